@@ -1,0 +1,1 @@
+"""NumPy implementations: every model with its forward and hand-written backward pass."""
