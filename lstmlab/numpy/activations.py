@@ -5,7 +5,9 @@ import numpy as np
 
 def sigmoid(s, l=1.0):
     """Logistic sigmoid 1 / (1 + exp(-l s)) of Sec. 3.4 and Eq. (1); never overflows."""
-    z = np.multiply(l, s)
+    # l s may exceed the float range for a steep unit; inf is the right limit there.
+    with np.errstate(over="ignore"):
+        z = np.multiply(l, s)
     # exp of a non-positive number is at most 1, so neither branch can overflow.
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))

@@ -8,15 +8,16 @@ def numerical_gradient(f, x, eps=1e-6):
     if x.dtype != np.float64:
         raise TypeError(f"gradient checks need a float64 array, got {x.dtype}")
     grad = np.zeros_like(x)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)
-    for k in range(flat.size):
-        saved = flat[k]
-        flat[k] = saved + eps
+    # Index x itself: reshape(-1) would silently copy a non-contiguous view (a transpose, say),
+    # the perturbation would never reach f and every derivative would read as zero.
+    for k in np.ndindex(x.shape):
+        saved = x[k]
+        x[k] = saved + eps
         plus = f()
-        flat[k] = saved - eps
+        x[k] = saved - eps
         minus = f()
-        flat[k] = saved
-        gflat[k] = (plus - minus) / (2 * eps)
+        x[k] = saved
+        grad[k] = (plus - minus) / (2 * eps)
     return grad
 
 
