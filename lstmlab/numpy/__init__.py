@@ -1,1 +1,3 @@
 """NumPy implementations: every model with its forward and hand-written backward pass."""
+
+from lstmlab.numpy.rnn import RNN  # noqa: E402,F401

@@ -1,0 +1,248 @@
+"""The torch-compatible recurrent model contract shared by RNN, LSTM and GRU.
+
+A concrete model subclasses :class:`RecurrentModel` and supplies four things:
+
+``num_gates``
+    how many blocks of ``hidden_size`` rows the weight matrices stack: 1 for the RNN, 4 for the
+    LSTM (order i, f, g, o) and 3 for the GRU (order r, z, n), exactly as ``torch.nn`` does;
+``num_states``
+    how many state tensors a layer carries: 1 (``h``) or 2 (``h, c``);
+``sequence_forward(x, state0, w_ih, w_hh, b_ih, b_hh) -> (out, final_state, cache)``
+    one layer, one direction, the whole sequence: ``x`` is ``(T, B, D)``, ``state0`` a tuple of
+    ``num_states`` arrays ``(B, H)``, ``w_ih`` is ``(G*H, D)``, ``w_hh`` is ``(G*H, H)``, the biases
+    ``(G*H,)`` or ``None``; ``out`` is ``(T, B, H)`` and ``final_state`` a tuple like ``state0``;
+``sequence_backward(d_out, d_final_state, cache) -> (dx, d_state0, dw_ih, dw_hh, db_ih, db_hh)``
+    the matching hand-written backward pass (``d_state0`` a tuple, ``db_*`` ``None`` where the
+    bias is ``None``).
+
+Both may be plain functions wrapped in ``staticmethod`` or methods; they must not modify ``self``.
+Everything else lives here: parameters with torch's names and initialisation, stacking layers,
+the reverse direction (the same two functions run on the time-flipped sequence), ``from_torch``,
+input checks, and routing gradients back through layers and directions.
+"""
+
+import numpy as np
+
+from lstmlab.numpy.init import uniform
+
+_DTYPES = (np.float64, np.float32)
+
+
+class RecurrentModel:
+    """Multi-layer, optionally bidirectional recurrent model with torch.nn's API and parameter names."""
+
+    num_gates = 1
+    num_states = 1
+    #: the torch.nn class name this model mirrors (checked by ``from_torch``)
+    torch_name = None
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, bidirectional=False,
+                 batch_first=False, dtype=np.float64, seed=0):
+        for name, value in (("input_size", input_size), ("hidden_size", hidden_size),
+                            ("num_layers", num_layers)):
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        dtype = np.dtype(dtype)
+        if dtype not in [np.dtype(d) for d in _DTYPES]:
+            raise TypeError(f"dtype must be float64 or float32, got {dtype}")
+        self.input_size = int(input_size)
+        self.hidden_size = int(hidden_size)
+        self.num_layers = int(num_layers)
+        self.bias = bool(bias)
+        self.bidirectional = bool(bidirectional)
+        self.batch_first = bool(batch_first)
+        self.dtype = dtype
+        self.num_directions = 2 if self.bidirectional else 1
+        # torch draws every parameter from U(-1/sqrt(H), 1/sqrt(H)).
+        rng = np.random.default_rng(seed)
+        scale = 1.0 / np.sqrt(self.hidden_size)
+        self.params = {name: uniform(shape, scale, rng, dtype)
+                       for name, shape in self._param_shapes().items()}
+        self.grads = {}
+        self.grad_state = None
+        self._tape = None
+
+    # ------------------------------------------------------------------ parameters
+    def _suffix(self, layer, direction):
+        return f"l{layer}" + ("_reverse" if direction == 1 else "")
+
+    def _param_shapes(self):
+        """Torch's parameter names and shapes, in torch's order."""
+        rows, h = self.num_gates * self.hidden_size, self.hidden_size
+        shapes = {}
+        for layer in range(self.num_layers):
+            width = self.input_size if layer == 0 else h * self.num_directions
+            for direction in range(self.num_directions):
+                sfx = self._suffix(layer, direction)
+                shapes[f"weight_ih_{sfx}"] = (rows, width)
+                shapes[f"weight_hh_{sfx}"] = (rows, h)
+                if self.bias:
+                    shapes[f"bias_ih_{sfx}"] = (rows,)
+                    shapes[f"bias_hh_{sfx}"] = (rows,)
+        return shapes
+
+    def _layer_params(self, layer, direction):
+        sfx = self._suffix(layer, direction)
+        p = self.params
+        return (p[f"weight_ih_{sfx}"], p[f"weight_hh_{sfx}"],
+                p.get(f"bias_ih_{sfx}"), p.get(f"bias_hh_{sfx}"))
+
+    @classmethod
+    def _extra_kwargs_from_torch(cls, module):
+        """Constructor arguments beyond the common ones (e.g. the RNN's nonlinearity)."""
+        return {}
+
+    @classmethod
+    def from_torch(cls, module):
+        """A model with the same options and a float copy of every parameter of a torch.nn module."""
+        name = type(module).__name__
+        if cls.torch_name is None or name != cls.torch_name:
+            raise TypeError(f"{cls.__name__}.from_torch expects a torch.nn.{cls.torch_name}, got {name}")
+        if getattr(module, "proj_size", 0):
+            raise ValueError(f"proj_size={module.proj_size} is not supported (expected 0)")
+        if module.dropout and module.num_layers > 1:
+            raise ValueError(f"dropout={module.dropout} is not supported (expected 0): "
+                             "it makes the forward pass random")
+        torch_params = dict(module.named_parameters())
+        dtypes = sorted({str(p.dtype) for p in torch_params.values()})
+        dtype = {"torch.float64": np.float64, "torch.float32": np.float32}.get(dtypes[0])
+        if dtype is None or len(dtypes) > 1:
+            raise TypeError(f"parameters must all be float64 or all float32, got {dtypes}")
+        model = cls(module.input_size, module.hidden_size, num_layers=module.num_layers,
+                    bias=module.bias, bidirectional=module.bidirectional,
+                    batch_first=module.batch_first, dtype=dtype, **cls._extra_kwargs_from_torch(module))
+        if set(torch_params) != set(model.params):
+            raise ValueError(f"parameter names differ: torch has {sorted(torch_params)}, "
+                             f"expected {sorted(model.params)}")
+        for key, value in torch_params.items():
+            array = value.detach().cpu().numpy()
+            if array.shape != model.params[key].shape:
+                raise ValueError(f"{key}: expected shape {model.params[key].shape}, got {array.shape}")
+            model.params[key] = array.astype(dtype, copy=True)
+        return model
+
+    # ------------------------------------------------------------------ checks
+    def _check_array(self, what, array, shape):
+        if not isinstance(array, np.ndarray):
+            raise TypeError(f"{what} must be a numpy array of shape {shape}, got {type(array).__name__}")
+        if array.dtype != self.dtype:
+            raise TypeError(f"{what} must have dtype {self.dtype} (the model's), got {array.dtype}")
+        if array.shape != shape:
+            raise ValueError(f"{what} must have shape {shape}, got {array.shape}")
+
+    def _state_tuple(self, what, state, shape):
+        """Normalise a user state (array, or tuple of arrays / None) to a tuple of arrays or None."""
+        if self.num_states == 1:
+            state = (state,)
+        elif not isinstance(state, (tuple, list)) or len(state) != self.num_states:
+            raise TypeError(f"{what} must be a tuple of {self.num_states} arrays of shape {shape}")
+        names = ("h", "c")
+        out = []
+        for k, s in enumerate(state):
+            if s is None:
+                out.append(np.zeros(shape, dtype=self.dtype))
+            else:
+                self._check_array(f"{what} ({names[k]})", s, shape)
+                out.append(s)
+        return tuple(out)
+
+    def _public_state(self, states):
+        return states[0] if self.num_states == 1 else tuple(states)
+
+    # ------------------------------------------------------------------ passes
+    def forward(self, x, state=None):
+        """Run every layer and direction; returns ``(output, h_n)`` or ``(output, (h_n, c_n))``.
+
+        x: ``(T, B, input_size)`` (``(B, T, input_size)`` when ``batch_first``); state: ``h_0`` of
+        shape ``(num_layers * num_directions, B, hidden_size)`` (a tuple ``(h_0, c_0)`` for two-state
+        models), zeros when ``None``. ``output`` is ``(T, B, num_directions * hidden_size)``.
+        """
+        if not isinstance(x, np.ndarray) or x.ndim != 3:
+            got = x.shape if isinstance(x, np.ndarray) else type(x).__name__
+            raise ValueError(f"input must be a 3-d array {'(B, T, D)' if self.batch_first else '(T, B, D)'}"
+                             f" with D={self.input_size}, got {got}")
+        if self.batch_first:
+            x = x.transpose(1, 0, 2)
+        steps, batch = x.shape[:2]
+        self._check_array("input", x, (steps, batch, self.input_size))
+        if steps == 0:
+            raise ValueError("input must have at least one time step, got T=0")
+        state_shape = (self.num_layers * self.num_directions, batch, self.hidden_size)
+        if state is None:
+            state = (None,) * self.num_states if self.num_states > 1 else None
+        states0 = self._state_tuple("initial state", state, state_shape)
+
+        finals = [np.empty(state_shape, dtype=self.dtype) for _ in range(self.num_states)]
+        caches = {}
+        layer_input = x
+        for layer in range(self.num_layers):
+            outs = []
+            for direction in range(self.num_directions):
+                index = layer * self.num_directions + direction
+                seq = layer_input if direction == 0 else layer_input[::-1]
+                out, final, cache = self.sequence_forward(
+                    np.ascontiguousarray(seq), tuple(s[index] for s in states0),
+                    *self._layer_params(layer, direction))
+                caches[layer, direction] = cache
+                for k in range(self.num_states):
+                    finals[k][index] = final[k]
+                outs.append(out if direction == 0 else out[::-1])
+            layer_input = np.concatenate(outs, axis=2) if len(outs) > 1 else outs[0]
+        self._tape = (caches, steps, batch)
+        output = layer_input.transpose(1, 0, 2) if self.batch_first else layer_input
+        return output, self._public_state(finals)
+
+    __call__ = forward
+
+    def backward(self, grad_output, grad_state=None):
+        """Gradients of the loss given dL/d output (and dL/d h_n, c_n); returns dL/dx.
+
+        Fills ``self.grads`` (same keys and shapes as ``self.params``) and ``self.grad_state``
+        (dL/dh_0, or the tuple (dL/dh_0, dL/dc_0)). ``grad_state`` may be ``None`` (zero), and for
+        two-state models a tuple whose entries may be ``None``.
+        """
+        if self._tape is None:
+            raise RuntimeError("backward() needs a forward() first")
+        caches, steps, batch = self._tape
+        out_shape = (steps, batch, self.num_directions * self.hidden_size)
+        if self.batch_first:
+            self._check_array("grad_output", grad_output, (batch, steps, out_shape[2]))
+            grad_output = grad_output.transpose(1, 0, 2)
+        else:
+            self._check_array("grad_output", grad_output, out_shape)
+        state_shape = (self.num_layers * self.num_directions, batch, self.hidden_size)
+        if grad_state is None:
+            grad_state = (None,) * self.num_states if self.num_states > 1 else None
+        d_finals = self._state_tuple("grad_state", grad_state, state_shape)
+
+        grads = {}
+        d_states0 = [np.empty(state_shape, dtype=self.dtype) for _ in range(self.num_states)]
+        d_layer_out = grad_output
+        h = self.hidden_size
+        for layer in reversed(range(self.num_layers)):
+            width = self.input_size if layer == 0 else h * self.num_directions
+            d_input = np.zeros((steps, batch, width), dtype=self.dtype)
+            for direction in range(self.num_directions):
+                index = layer * self.num_directions + direction
+                d_out = d_layer_out[:, :, direction * h:(direction + 1) * h]
+                if direction == 1:
+                    d_out = d_out[::-1]
+                dx, d_s0, dw_ih, dw_hh, db_ih, db_hh = self.sequence_backward(
+                    np.ascontiguousarray(d_out), tuple(d[index] for d in d_finals),
+                    caches[layer, direction])
+                d_input += dx if direction == 0 else dx[::-1]
+                for k in range(self.num_states):
+                    d_states0[k][index] = d_s0[k]
+                sfx = self._suffix(layer, direction)
+                grads[f"weight_ih_{sfx}"], grads[f"weight_hh_{sfx}"] = dw_ih, dw_hh
+                if self.bias:
+                    grads[f"bias_ih_{sfx}"], grads[f"bias_hh_{sfx}"] = db_ih, db_hh
+            d_layer_out = d_input
+        self.grads = {key: grads[key] for key in self.params}
+        self.grad_state = self._public_state(d_states0)
+        return d_layer_out.transpose(1, 0, 2) if self.batch_first else d_layer_out
+
+    def __repr__(self):
+        return (f"{type(self).__name__}({self.input_size}, {self.hidden_size}, "
+                f"num_layers={self.num_layers}, bias={self.bias}, bidirectional={self.bidirectional}, "
+                f"dtype={self.dtype})")
