@@ -1,0 +1,1 @@
+"""nbgrader integration: sandboxed grading kernel, verdicts computed outside the kernel, references."""

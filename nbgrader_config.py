@@ -1,0 +1,33 @@
+"""nbgrader configuration of the lstmlab course (see README, "For instructors")."""
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests,
+                                    GetGrades, IgnorePattern, LimitOutput)
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+
+from lstmlab.grading.preprocessors import SafeExecute, SaveVerdicts
+from lstmlab.grading.sandbox import KERNEL_NAME
+
+c = get_config()  # noqa: F821  (provided by nbgrader)
+
+c.CourseDirectory.course_id = "lstmlab"
+import os
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "exercises"
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
+c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+
+# Submissions run in a kernel that can read neither the repository nor lstmlab (Landlock), with a
+# time limit per cell; the score comes from the records in the test cells' outputs, compared outside
+# the kernel with references the kernel cannot see.
+c.Execute.kernel_name = KERNEL_NAME
+c.Execute.timeout = 60
+c.Autograde.autograde_preprocessors = [SafeExecute, IgnorePattern, ClearMetadataPreprocessor,
+                                       LimitOutput, SaveVerdicts, AssignLatePenalties,
+                                       CheckCellMetadata]
+# Hidden tests stay hidden in the feedback.
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
