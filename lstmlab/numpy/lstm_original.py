@@ -1,0 +1,363 @@
+"""The LSTM of 1997 (memory blocks, CEC) with optional forget gates (Sec. 8-9, Eqs. 24-46).
+
+Network (the topology of the 1997 experiments): input units, memory blocks of C cells that share one
+input gate, one output gate and optionally one forget gate, optional conventional hidden units,
+and sigmoid output units. Every gate, cell and hidden unit at step tau sees a bias, the inputs of
+step tau and the cell outputs and hidden activations of step tau - 1; the output units see a bias,
+the cell outputs and hidden activations of step tau, and optionally the inputs.
+
+Weights follow the equations' ``W[u, v]``: row ``u`` is the receiving unit, column ``v`` the sender.
+Every weight matrix has a leading trial axis ``N``: the batch is a set of independent networks (one
+per trial of an experiment), each reading its own sequence, so many online learners run at once.
+The columns of a gate, cell or hidden unit's weight matrix are ordered ``[bias, inputs, cell outputs,
+hidden units]`` (``D = 1 + I + B*C + H`` of them); those of an output unit ``[bias, cell outputs,
+hidden units, (inputs)]``.
+
+Three gradients of the same squared error (Eq. 39, summed over the steps where the mask is set):
+
+* :func:`hybrid_step` / :func:`truncated_gradient`: the 1997 hybrid of Eqs. 39-46, BPTT for output
+  units, hidden units and output gates within one step, RTRL partials ds/dW carried forward for
+  cells, input gates and forget gates. Errors that reach a net input are not sent back in time;
+  only the cell state's self-connection carries error across steps. O(W) work per step, online.
+* :func:`full_gradient`: exact BPTT through every path.
+* :func:`truncation_difference`: where and how much the two differ.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lstmlab.numpy.activations import (g_squash, g_squash_prime, h_squash, h_squash_prime,
+                                       identity, identity_prime, sigmoid, sigmoid_prime)
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Sizes and options of a 1997-style LSTM network."""
+
+    n_in: int
+    n_blocks: int
+    cells_per_block: int
+    n_out: int
+    n_hidden: int = 0
+    forget_gate: bool = False
+    output_gate: bool = True
+    #: "h" for the squashing of Eq. 33, "identity" for the linear cell output of Experiment 2a
+    cell_output: str = "h"
+    input_to_output: bool = False
+
+    def __post_init__(self):
+        for name in ("n_in", "n_blocks", "cells_per_block", "n_out"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.n_hidden, (int, np.integer)) or self.n_hidden < 0:
+            raise ValueError(f"n_hidden must be a non-negative integer, got {self.n_hidden!r}")
+        if self.cell_output not in ("h", "identity"):
+            raise ValueError(f"cell_output must be 'h' or 'identity', got {self.cell_output!r}")
+
+    @property
+    def n_cells(self):
+        """Number of memory cells, B * C."""
+        return self.n_blocks * self.cells_per_block
+
+    @property
+    def n_recurrent(self):
+        """Number of units whose previous activations feed the gates and cells: cells and hidden."""
+        return self.n_cells + self.n_hidden
+
+    @property
+    def fan_in(self):
+        """Columns of a gate, cell or hidden unit weight matrix: bias, inputs, recurrent units."""
+        return 1 + self.n_in + self.n_recurrent
+
+    @property
+    def out_fan_in(self):
+        """Columns of the output units' weight matrix: bias, cells, hidden units, (inputs)."""
+        return 1 + self.n_recurrent + (self.n_in if self.input_to_output else 0)
+
+    def shapes(self, n_trials):
+        """Name and shape of every weight matrix, each with the leading trial axis."""
+        n, d, b = n_trials, self.fan_in, self.n_blocks
+        shapes = {"W_c": (n, self.n_cells, d), "W_in": (n, b, d)}
+        if self.output_gate:
+            shapes["W_out"] = (n, b, d)
+        if self.forget_gate:
+            shapes["W_phi"] = (n, b, d)
+        if self.n_hidden:
+            shapes["W_h"] = (n, self.n_hidden, d)
+        shapes["W_o"] = (n, self.n_out, self.out_fan_in)
+        return shapes
+
+
+def init_params(topo, n_trials, rng, scale=0.1, in_bias=None, out_bias=None, phi_bias=None):
+    """Weights uniform in [-scale, scale] (the 1997 setups), with optional per-block gate biases.
+
+    in_bias, out_bias, phi_bias: ``None`` (drawn like every other weight) or one value per block,
+    e.g. output-gate biases -1, -2, -3 in the embedded Reber experiment.
+    """
+    params = {name: rng.uniform(-scale, scale, size=shape)
+              for name, shape in topo.shapes(n_trials).items()}
+    for name, bias in (("W_in", in_bias), ("W_out", out_bias), ("W_phi", phi_bias)):
+        if bias is None:
+            continue
+        if name not in params:
+            raise ValueError(f"a bias for {name} was given but the topology has no such gate")
+        bias = np.asarray(bias, dtype=np.float64)
+        if bias.shape != (topo.n_blocks,):
+            raise ValueError(f"{name} biases must have shape ({topo.n_blocks},), got {bias.shape}")
+        params[name][:, :, 0] = bias
+    return params
+
+
+def _check_params(topo, params, n_trials):
+    shapes = topo.shapes(n_trials)
+    if set(params) != set(shapes):
+        raise ValueError(f"expected parameters {sorted(shapes)}, got {sorted(params)}")
+    for name, shape in shapes.items():
+        if params[name].shape != shape:
+            raise ValueError(f"{name} must have shape {shape}, got {params[name].shape}")
+
+
+def _check_data(topo, params, x, d=None, mask=None):
+    """Validate x (T, N, I), d (T, N, O), mask (T, N) and the parameters against the topology."""
+    if not isinstance(x, np.ndarray) or x.ndim != 3 or x.shape[2] != topo.n_in:
+        got = x.shape if isinstance(x, np.ndarray) else type(x).__name__
+        raise ValueError(f"x must be an array (T, N, {topo.n_in}), got {got}")
+    steps, n = x.shape[:2]
+    _check_params(topo, params, n)
+    if d is not None and (not isinstance(d, np.ndarray) or d.shape != (steps, n, topo.n_out)):
+        got = d.shape if isinstance(d, np.ndarray) else type(d).__name__
+        raise ValueError(f"targets d must have shape {(steps, n, topo.n_out)}, got {got}")
+    if mask is not None and (not isinstance(mask, np.ndarray) or mask.shape != (steps, n)):
+        got = mask.shape if isinstance(mask, np.ndarray) else type(mask).__name__
+        raise ValueError(f"mask must have shape {(steps, n)}, got {got}")
+
+
+def _cell_output_fns(topo):
+    return (h_squash, h_squash_prime) if topo.cell_output == "h" else (identity, identity_prime)
+
+
+def _net(w, inputs):
+    """Net inputs z_u = sum_v W[u, v] X[v, u] of Eqs. 25, 27, 29, 37, for every trial."""
+    return np.einsum("nuv,nv->nu", w, inputs)
+
+
+def step_forward(topo, params, x_t, s_prev, r_prev):
+    """One step of Eqs. 24-38: gates, cell states, cell outputs, hidden and output units.
+
+    x_t: (N, I) inputs of this step; s_prev: (N, B*C) cell states and r_prev: (N, B*C + H) cell
+    outputs and hidden activations of the previous step. Returns a dict of this step's activations.
+    """
+    n = x_t.shape[0]
+    c = topo.cells_per_block
+    ones = np.ones((n, 1))
+    # X[v, u](tau) for gates, cells and hidden units: bias, y_i(tau), y_v(tau - 1).
+    x_units = np.concatenate([ones, x_t, r_prev], axis=1)
+    y_in = sigmoid(_net(params["W_in"], x_units))
+    y_out = (sigmoid(_net(params["W_out"], x_units)) if topo.output_gate
+             else np.ones((n, topo.n_blocks)))
+    y_phi = (sigmoid(_net(params["W_phi"], x_units)) if topo.forget_gate
+             else np.ones((n, topo.n_blocks)))
+    g = g_squash(_net(params["W_c"], x_units))
+    s = np.repeat(y_phi, c, axis=1) * s_prev + np.repeat(y_in, c, axis=1) * g
+    h_fn = _cell_output_fns(topo)[0]
+    h_s = h_fn(s)
+    y_c = np.repeat(y_out, c, axis=1) * h_s
+    y_h = sigmoid(_net(params["W_h"], x_units)) if topo.n_hidden else np.zeros((n, 0))
+    r = np.concatenate([y_c, y_h], axis=1)
+    parts = [ones, r] + ([x_t] if topo.input_to_output else [])
+    x_out = np.concatenate(parts, axis=1)
+    y_o = sigmoid(_net(params["W_o"], x_out))
+    return {"x_units": x_units, "y_in": y_in, "y_out": y_out, "y_phi": y_phi, "g": g,
+            "s_prev": s_prev, "s": s, "h_s": h_s, "y_c": y_c, "y_h": y_h, "r": r,
+            "x_out": x_out, "y_o": y_o}
+
+
+def forward(topo, params, x):
+    """Forward pass over a whole sequence (Eqs. 24-38), activations reset to zero at the start.
+
+    x: (T, N, I). Returns the outputs y_o (T, N, O) and the list of per-step activation dicts.
+    """
+    _check_data(topo, params, x)
+    steps, n = x.shape[:2]
+    s = np.zeros((n, topo.n_cells))
+    r = np.zeros((n, topo.n_recurrent))
+    cache = []
+    for t in range(steps):
+        act = step_forward(topo, params, x[t], s, r)
+        cache.append(act)
+        s, r = act["s"], act["r"]
+    return np.stack([a["y_o"] for a in cache]), cache
+
+
+def loss(topo, params, x, d, mask):
+    """Squared error of Eq. 39 summed over the time steps (and trials) where the mask is set."""
+    _check_data(topo, params, x, d, mask)
+    y_o, _ = forward(topo, params, x)
+    return 0.5 * float(np.sum(mask[:, :, None] * (d - y_o) ** 2))
+
+
+def _output_errors(act, d_t, m_t):
+    """theta_o = f_o'(z_o) (d_o - y_o) at the steps with a target, zero elsewhere (Eq. 40)."""
+    return m_t[:, None] * sigmoid_prime(act["y_o"]) * (d_t - act["y_o"])
+
+
+def _block_sum(a, topo):
+    """Sum over the C cells of each block: (N, B*C, ...) -> (N, B, ...)."""
+    n = a.shape[0]
+    return a.reshape(n, topo.n_blocks, topo.cells_per_block, *a.shape[2:]).sum(axis=2)
+
+
+def init_hybrid_state(topo, n_trials):
+    """Zero activations and zero RTRL partials ds/dW, the state at the start of a sequence."""
+    n, bc, d = n_trials, topo.n_cells, topo.fan_in
+    state = {"s": np.zeros((n, bc)), "r": np.zeros((n, topo.n_recurrent)),
+             "p_c": np.zeros((n, bc, d)), "p_in": np.zeros((n, bc, d))}
+    if topo.forget_gate:
+        state["p_phi"] = np.zeros((n, bc, d))
+    return state
+
+
+def hybrid_step(topo, params, state, x_t, d_t, m_t):
+    """One online step of the truncated hybrid learning rule (Eqs. 39-46).
+
+    state: from :func:`init_hybrid_state` or the previous call (it is not modified);
+    x_t (N, I), d_t (N, O), m_t (N,) the inputs, targets and target mask of this step.
+    Returns ``(y_o, grads, new_state)`` where ``grads`` holds dE(tau)/dW for every weight matrix
+    (so the 1997 update is ``W -= eta * grads[name]``, i.e. Delta W = eta theta X).
+    """
+    c = topo.cells_per_block
+    _, h_prime = _cell_output_fns(topo)
+    act = step_forward(topo, params, x_t, state["s"], state["r"])
+    x_units = act["x_units"]
+    y_phi_c = np.repeat(act["y_phi"], c, axis=1)[:, :, None]
+    y_in_c = np.repeat(act["y_in"], c, axis=1)
+
+    # RTRL partials ds_c(tau)/dW, Eqs. 44-46: the old partial decays through the forget gate; the
+    # new term multiplies the step's input signals X[v, u](tau), which hold y_i(tau) for input units.
+    new = {"s": act["s"], "r": act["r"]}
+    new["p_c"] = y_phi_c * state["p_c"] + (y_in_c * g_squash_prime(act["g"]))[:, :, None] * x_units[:, None, :]
+    y_in_prime = np.repeat(sigmoid_prime(act["y_in"]), c, axis=1)
+    new["p_in"] = y_phi_c * state["p_in"] + (act["g"] * y_in_prime)[:, :, None] * x_units[:, None, :]
+    if topo.forget_gate:
+        y_phi_prime = np.repeat(sigmoid_prime(act["y_phi"]), c, axis=1)
+        new["p_phi"] = (y_phi_c * state["p_phi"]
+                        + (act["s_prev"] * y_phi_prime)[:, :, None] * x_units[:, None, :])
+
+    theta_o = _output_errors(act, d_t, m_t)
+    w_o = params["W_o"]
+    # Error arriving at the cell outputs and hidden units from this step's output units only.
+    back = np.einsum("nov,no->nv", w_o[:, :, 1:1 + topo.n_recurrent], theta_o)
+    e_c, e_h = back[:, :topo.n_cells], back[:, topo.n_cells:]
+    grads = {"W_o": -theta_o[:, :, None] * act["x_out"][:, None, :]}
+    if topo.n_hidden:
+        theta_h = sigmoid_prime(act["y_h"]) * e_h
+        grads["W_h"] = -theta_h[:, :, None] * x_units[:, None, :]
+    if topo.output_gate:
+        theta_out = sigmoid_prime(act["y_out"]) * _block_sum(act["h_s"] * e_c, topo)
+        grads["W_out"] = -theta_out[:, :, None] * x_units[:, None, :]
+    # -dE(tau)/ds_c(tau) from this step's error only: the carry of Eq. 41 is already inside the
+    # forward-carried partials, adding it here would count the future errors twice.
+    eps_s = np.repeat(act["y_out"], c, axis=1) * h_prime(act["h_s"]) * e_c
+    grads["W_c"] = -eps_s[:, :, None] * new["p_c"]
+    grads["W_in"] = -_block_sum(eps_s[:, :, None] * new["p_in"], topo)
+    if topo.forget_gate:
+        grads["W_phi"] = -_block_sum(eps_s[:, :, None] * new["p_phi"], topo)
+    return act["y_o"], grads, new
+
+
+def truncated_gradient(topo, params, x, d, mask):
+    """Sum over a sequence of the hybrid per-step gradients of Eqs. 39-46, at fixed weights.
+
+    x (T, N, I), d (T, N, O), mask (T, N). Returns ``(loss, grads)``, grads keyed like params.
+    """
+    _check_data(topo, params, x, d, mask)
+    steps, n = x.shape[:2]
+    state = init_hybrid_state(topo, n)
+    total = {name: np.zeros_like(w) for name, w in params.items()}
+    error = 0.0
+    for t in range(steps):
+        y_o, grads, state = hybrid_step(topo, params, state, x[t], d[t], mask[t])
+        error += 0.5 * float(np.sum(mask[t][:, None] * (d[t] - y_o) ** 2))
+        for name, g in grads.items():
+            total[name] += g
+    return error, total
+
+
+def full_gradient(topo, params, x, d, mask):
+    """Exact gradient of the summed squared error by backpropagation through time, no truncation.
+
+    Returns ``(loss, grads)``, grads keyed like params.
+    """
+    _check_data(topo, params, x, d, mask)
+    y_o, cache = forward(topo, params, x)
+    error = 0.5 * float(np.sum(mask[:, :, None] * (d - y_o) ** 2))
+    c, bc, n_in = topo.cells_per_block, topo.n_cells, topo.n_in
+    _, h_prime = _cell_output_fns(topo)
+    grads = {name: np.zeros_like(w) for name, w in params.items()}
+    n = x.shape[1]
+    ds_next = np.zeros((n, bc))        # dE/ds(tau + 1) * y_phi(tau + 1): the CEC carry
+    dr_next = np.zeros((n, topo.n_recurrent))  # dE/dy_v(tau) through the net inputs of tau + 1
+
+    def accumulate(name, dz, inputs):
+        grads[name] += dz[:, :, None] * inputs[:, None, :]
+        return np.einsum("nuv,nu->nv", params[name], dz)
+
+    for t in reversed(range(x.shape[0])):
+        act = cache[t]
+        dz_o = -_output_errors(act, d[t], mask[t])
+        dx_out = accumulate("W_o", dz_o, act["x_out"])
+        dr = dx_out[:, 1:1 + topo.n_recurrent] + dr_next
+        dy_c, dy_h = dr[:, :bc], dr[:, bc:]
+        dx_units = np.zeros_like(act["x_units"])
+        if topo.n_hidden:
+            dx_units += accumulate("W_h", sigmoid_prime(act["y_h"]) * dy_h, act["x_units"])
+        if topo.output_gate:
+            dz_out = sigmoid_prime(act["y_out"]) * _block_sum(dy_c * act["h_s"], topo)
+            dx_units += accumulate("W_out", dz_out, act["x_units"])
+        ds = ds_next + dy_c * np.repeat(act["y_out"], c, axis=1) * h_prime(act["h_s"])
+        if topo.forget_gate:
+            dz_phi = sigmoid_prime(act["y_phi"]) * _block_sum(ds * act["s_prev"], topo)
+            dx_units += accumulate("W_phi", dz_phi, act["x_units"])
+        dz_in = sigmoid_prime(act["y_in"]) * _block_sum(ds * act["g"], topo)
+        dx_units += accumulate("W_in", dz_in, act["x_units"])
+        dz_c = g_squash_prime(act["g"]) * ds * np.repeat(act["y_in"], c, axis=1)
+        dx_units += accumulate("W_c", dz_c, act["x_units"])
+        ds_next = ds * np.repeat(act["y_phi"], c, axis=1)
+        dr_next = dx_units[:, 1 + n_in:]
+    return error, grads
+
+
+def truncation_difference(topo, params, x, d, mask):
+    """How far the truncated gradient is from the exact one, per weight matrix and column group.
+
+    Returns ``{name: {part: {"relative": (N,), "cosine": (N,)}}}`` where ``part`` is ``"all"``,
+    ``"bias"``, ``"input"`` or ``"recurrent"`` (the columns fed by that kind of sender), the
+    relative difference is |g_tr - g_full| / |g_full| and the cosine is between g_tr and g_full,
+    both per trial (NaN where the exact gradient of that part is zero).
+    """
+    _, g_tr = truncated_gradient(topo, params, x, d, mask)
+    _, g_full = full_gradient(topo, params, x, d, mask)
+    rec = slice(1 + topo.n_in, None)
+    out_rec = slice(1, 1 + topo.n_recurrent)
+    report = {}
+    for name in params:
+        if name == "W_o":
+            parts = {"all": slice(None), "bias": slice(0, 1), "recurrent": out_rec}
+            if topo.input_to_output:
+                parts["input"] = slice(1 + topo.n_recurrent, None)
+        else:
+            parts = {"all": slice(None), "bias": slice(0, 1), "input": slice(1, 1 + topo.n_in),
+                     "recurrent": rec}
+        report[name] = {}
+        for part, cols in parts.items():
+            a = g_tr[name][:, :, cols].reshape(x.shape[1], -1)
+            b = g_full[name][:, :, cols].reshape(x.shape[1], -1)
+            norm_a, norm_b = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
+            safe_b = np.where(norm_b > 0, norm_b, 1.0)
+            safe_ab = np.where(norm_a * norm_b > 0, norm_a * norm_b, 1.0)
+            report[name][part] = {
+                "relative": np.where(norm_b > 0, np.linalg.norm(a - b, axis=1) / safe_b, np.nan),
+                "cosine": np.where(norm_a * norm_b > 0, np.sum(a * b, axis=1) / safe_ab, np.nan)}
+    return report

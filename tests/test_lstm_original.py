@@ -1,0 +1,228 @@
+"""Tests of the 1997 LSTM: forward pass, exact BPTT gradient and the truncated hybrid gradient.
+
+The reference is an independent torch implementation written unit by unit from Eqs. 24-39; the
+truncated gradient must equal torch autograd on that network with exactly the truncated paths cut
+by ``.detach()`` (the previous step's cell outputs and hidden activations where they enter the net
+inputs of gates, cells and hidden units), and nothing else.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from lstmlab.numpy import lstm_original as lo
+from lstmlab.numpy.gradcheck import check_gradients, relative_error
+
+TOPOLOGIES = {
+    "plain": lo.Topology(n_in=3, n_blocks=2, cells_per_block=2, n_out=2),
+    "forget": lo.Topology(n_in=3, n_blocks=2, cells_per_block=2, n_out=2, forget_gate=True),
+    "hidden+forget+in2out": lo.Topology(n_in=2, n_blocks=2, cells_per_block=3, n_out=3, n_hidden=2,
+                                        forget_gate=True, input_to_output=True),
+    "no-outgate+linear": lo.Topology(n_in=3, n_blocks=1, cells_per_block=2, n_out=2,
+                                     output_gate=False, cell_output="identity"),
+}
+
+
+def make_problem(topo, seed, steps=7, trials=3, scale=0.8):
+    """Random non-zero weights (biases included), inputs, targets in (0, 1) and a sparse mask."""
+    rng = np.random.default_rng(seed)
+    params = lo.init_params(topo, trials, rng, scale=scale)
+    x = rng.normal(size=(steps, trials, topo.n_in))
+    d = rng.uniform(0.05, 0.95, size=(steps, trials, topo.n_out))
+    mask = (rng.uniform(size=(steps, trials)) < 0.6).astype(np.float64)
+    mask[-1] = 1.0
+    mask[0, 0] = 0.0
+    return params, x, d, mask
+
+
+def torch_reference(topo, params, x, d, mask, truncate):
+    """Eqs. 24-39 for each trial and unit separately; with ``truncate`` the recurrent inputs are detached.
+
+    Returns the total error, the leaf weight tensors, and per trial the per-step errors E(tau) and
+    cell-state tensors (lists) for the erratum test.
+    """
+    weights = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
+    xt, dt, mt = (torch.tensor(a, dtype=torch.float64) for a in (x, d, mask))
+    steps, trials = x.shape[:2]
+    B, C, H = topo.n_blocks, topo.cells_per_block, topo.n_hidden
+    one = torch.ones(1, dtype=torch.float64)
+
+    def squash(z, lo_, hi):
+        return lo_ + (hi - lo_) / (1.0 + torch.exp(-z))
+
+    total = torch.zeros((), dtype=torch.float64)
+    per_trial = []
+    for n in range(trials):
+        states = [torch.zeros((), dtype=torch.float64) for _ in range(B * C)]
+        cells_prev = torch.zeros(B * C, dtype=torch.float64)
+        hidden_prev = torch.zeros(H, dtype=torch.float64)
+        errors, s_history = [], []
+        for t in range(steps):
+            recurrent = torch.cat([cells_prev, hidden_prev])
+            if truncate:
+                recurrent = recurrent.detach()
+            signal = torch.cat([one, xt[t, n], recurrent])
+            cell_outputs = []
+            new_states = []
+            for m in range(B):
+                y_in = squash(weights["W_in"][n, m] @ signal, 0.0, 1.0)
+                y_out = squash(weights["W_out"][n, m] @ signal, 0.0, 1.0) if topo.output_gate else 1.0
+                y_phi = squash(weights["W_phi"][n, m] @ signal, 0.0, 1.0) if topo.forget_gate else 1.0
+                for k in range(C):
+                    j = m * C + k
+                    g = squash(weights["W_c"][n, j] @ signal, -2.0, 2.0)
+                    s = y_phi * states[j] + y_in * g
+                    new_states.append(s)
+                    h = squash(s, -1.0, 1.0) if topo.cell_output == "h" else s
+                    cell_outputs.append(y_out * h)
+            states = new_states
+            s_history.append(states)
+            cells_prev = torch.stack(cell_outputs)
+            hidden_prev = (torch.stack([squash(weights["W_h"][n, j] @ signal, 0.0, 1.0)
+                                        for j in range(H)]) if H else torch.zeros(0, dtype=torch.float64))
+            parts = [one, cells_prev, hidden_prev] + ([xt[t, n]] if topo.input_to_output else [])
+            y_o = squash(weights["W_o"][n] @ torch.cat(parts), 0.0, 1.0)
+            e_t = 0.5 * mt[t, n] * torch.sum((dt[t, n] - y_o) ** 2)
+            errors.append(e_t)
+            total = total + e_t
+        per_trial.append((errors, s_history))
+    return total, weights, per_trial
+
+
+def torch_grads(topo, params, x, d, mask, truncate):
+    total, weights, _ = torch_reference(topo, params, x, d, mask, truncate)
+    total.backward()
+    return float(total.detach()), {k: w.grad.numpy() for k, w in weights.items()}
+
+
+@pytest.mark.parametrize("name", list(TOPOLOGIES))
+def test_forward_matches_torch_reference(name):
+    topo = TOPOLOGIES[name]
+    params, x, d, mask = make_problem(topo, seed=1)
+    ref = float(torch_reference(topo, params, x, d, mask, truncate=False)[0].detach())
+    assert abs(lo.loss(topo, params, x, d, mask) - ref) <= 1e-12 * ref
+
+
+@pytest.mark.parametrize("name", list(TOPOLOGIES))
+def test_full_gradient_central_differences(name):
+    topo = TOPOLOGIES[name]
+    params, x, d, mask = make_problem(topo, seed=2, steps=5, trials=2)
+    _, grads = lo.full_gradient(topo, params, x, d, mask)
+    errors = check_gradients(lambda: lo.loss(topo, params, x, d, mask), params, grads)
+    assert max(errors.values()) <= 1e-7, errors
+
+
+@pytest.mark.parametrize("name", list(TOPOLOGIES))
+@pytest.mark.parametrize("seed", [3, 4])
+def test_full_gradient_matches_torch_autograd(name, seed):
+    topo = TOPOLOGIES[name]
+    params, x, d, mask = make_problem(topo, seed=seed)
+    err, grads = lo.full_gradient(topo, params, x, d, mask)
+    ref_err, ref = torch_grads(topo, params, x, d, mask, truncate=False)
+    assert abs(err - ref_err) <= 1e-12 * ref_err
+    for key in params:
+        assert relative_error(grads[key], ref[key]) <= 1e-12, key
+
+
+@pytest.mark.parametrize("name", list(TOPOLOGIES))
+@pytest.mark.parametrize("seed", [5, 6, 7])
+def test_truncated_gradient_equals_detached_autograd(name, seed):
+    topo = TOPOLOGIES[name]
+    params, x, d, mask = make_problem(topo, seed=seed, steps=9)
+    err, grads = lo.truncated_gradient(topo, params, x, d, mask)
+    ref_err, ref = torch_grads(topo, params, x, d, mask, truncate=True)
+    assert abs(err - ref_err) <= 1e-12 * ref_err
+    for key in params:
+        assert relative_error(grads[key], ref[key]) <= 1e-12, key
+    # The truncation is real: the exact gradient differs in the gate and cell weights.
+    _, full = lo.full_gradient(topo, params, x, d, mask)
+    assert relative_error(grads["W_in"], full["W_in"]) > 1e-4
+    # Output units see no truncated path: both gradients agree there.
+    assert relative_error(grads["W_o"], full["W_o"]) <= 1e-12
+
+
+def test_online_steps_sum_to_sequence_gradient():
+    """Each hybrid step yields dE(tau)/dW of that step alone: the per-step gradients of a
+    one-step-longer sequence differ from the shorter one's total by exactly the last step's."""
+    topo = TOPOLOGIES["forget"]
+    params, x, d, mask = make_problem(topo, seed=8, steps=6)
+    state = lo.init_hybrid_state(topo, x.shape[1])
+    for t in range(5):
+        _, last, state = lo.hybrid_step(topo, params, state, x[t], d[t], mask[t])
+    _, g5 = lo.truncated_gradient(topo, params, x[:5], d[:5], mask[:5])
+    _, g6 = lo.truncated_gradient(topo, params, x, d, mask)
+    _, step6, _ = lo.hybrid_step(topo, params, state, x[5], d[5], mask[5])
+    for key in params:
+        np.testing.assert_allclose(g5[key] + step6[key], g6[key], rtol=1e-12, atol=1e-15)
+    # Without a target at the last step, its gradient vanishes although the partials move on.
+    _, none6, new = lo.hybrid_step(topo, params, state, x[5], d[5], np.zeros(x.shape[1]))
+    assert all(np.all(g == 0) for g in none6.values())
+    assert not np.allclose(new["p_in"], state["p_in"])
+
+
+def test_printed_eq41_error_times_rtrl_partials_double_counts():
+    """Erratum check: Eq. 41's theta (with the carry theta(tau+1) y_phi(tau+1)) times the carried
+    partials ds(tau)/dW of Eqs. 42/44 counts later errors twice; the local -dE(tau)/ds(tau) is right."""
+    topo = lo.Topology(n_in=2, n_blocks=1, cells_per_block=2, n_out=2, forget_gate=True)
+    params, x, d, mask = make_problem(topo, seed=9, steps=6, trials=1)
+    total, weights, per_trial = torch_reference(topo, params, x, d, mask, truncate=True)
+    errors, s_hist = per_trial[0]
+    w = weights["W_c"]
+    printed = torch.zeros_like(w)
+    local = torch.zeros_like(w)
+    for t in range(len(errors)):
+        for j in range(topo.n_cells):
+            s = s_hist[t][j]
+            # ds_j(tau)/dW_c with the inputs detached: exactly the RTRL partial of Eq. 44.
+            (ds_dw,) = torch.autograd.grad(s, w, retain_graph=True)
+            (theta41,) = torch.autograd.grad(total, s, retain_graph=True)
+            (eps,) = torch.autograd.grad(errors[t], s, retain_graph=True, allow_unused=True)
+            printed -= theta41 * ds_dw
+            if eps is not None:
+                local -= eps * ds_dw
+    (ref,) = torch.autograd.grad(total, w)
+    # Signs: theta = -dE/ds, so the gradient dE/dW is minus the sum of theta ds/dW.
+    assert relative_error(-local.numpy(), ref.numpy()) <= 1e-12
+    assert relative_error(-printed.numpy(), ref.numpy()) > 1e-2
+
+
+def test_truncation_difference_report():
+    topo = TOPOLOGIES["hidden+forget+in2out"]
+    params, x, d, mask = make_problem(topo, seed=10, trials=2)
+    report = lo.truncation_difference(topo, params, x, d, mask)
+    assert set(report) == set(params)
+    np.testing.assert_allclose(report["W_o"]["all"]["relative"], 0.0, atol=1e-12)
+    np.testing.assert_allclose(report["W_o"]["all"]["cosine"], 1.0, atol=1e-12)
+    rel = report["W_in"]["recurrent"]["relative"]
+    assert rel.shape == (2,) and np.all(rel > 1e-4)
+    # Independent computation of one entry from the torch references.
+    _, tr = torch_grads(topo, params, x, d, mask, truncate=True)
+    _, full = torch_grads(topo, params, x, d, mask, truncate=False)
+    a, b = tr["W_c"][1], full["W_c"][1]
+    expected = np.linalg.norm(a - b) / np.linalg.norm(b)
+    assert report["W_c"]["all"]["relative"][1] == pytest.approx(expected, rel=1e-9)
+
+
+def test_gate_biases_and_init():
+    topo = lo.Topology(n_in=7, n_blocks=3, cells_per_block=2, n_out=7)
+    params = lo.init_params(topo, 4, np.random.default_rng(0), scale=0.1, out_bias=[-1, -2, -3])
+    np.testing.assert_array_equal(params["W_out"][:, :, 0], np.tile([-1.0, -2.0, -3.0], (4, 1)))
+    assert np.all(np.abs(params["W_c"]) <= 0.1)
+    # Column counts: bias + 7 inputs + 6 cell outputs.
+    assert params["W_in"].shape == (4, 3, 14) and params["W_o"].shape == (4, 7, 7)
+
+
+def test_bad_input_raises_naming_shapes():
+    topo = TOPOLOGIES["plain"]
+    params, x, d, mask = make_problem(topo, seed=11)
+    with pytest.raises(ValueError, match=r"\(T, N, 3\), got \(7, 3, 4\)"):
+        lo.forward(topo, params, np.zeros((7, 3, 4)))
+    with pytest.raises(ValueError, match=r"\(7, 3, 2\), got \(7, 3, 1\)"):
+        lo.full_gradient(topo, params, x, d[:, :, :1], mask)
+    with pytest.raises(ValueError, match=r"mask must have shape \(7, 3\), got \(7,\)"):
+        lo.truncated_gradient(topo, params, x, d, mask[:, 0])
+    bad = dict(params, W_in=params["W_in"][:2])
+    with pytest.raises(ValueError, match=r"W_in must have shape \(3, 2, 8\), got \(2, 2, 8\)"):
+        lo.forward(topo, bad, x)
+    with pytest.raises(ValueError, match="cell_output"):
+        lo.Topology(1, 1, 1, 1, cell_output="tanh")
