@@ -1,0 +1,73 @@
+"""Real-time recurrent learning (Sec. 6.2, Eqs. 13-19) for the fully recurrent network.
+
+Same network and notation as :mod:`lstmlab.numpy.fully_recurrent`: ``W[v, u]`` from unit v (an
+input unit or a non-input unit) to the non-input unit u. The sensitivities are kept in one array
+``p`` of shape ``(B, n_in + n_units, n_units, n_units)`` with ``p[b, v, u, k]`` = p^k_uv =
+∂y_k/∂W[v, u] (Eq. 15). One step (Eq. 18) costs O(n_pre · n_units³), the O(n⁴) of RTRL; the
+memory is that of ``p`` whatever the length of the sequence.
+"""
+
+import numpy as np
+
+from lstmlab.numpy.activations import sigmoid, sigmoid_prime
+from lstmlab.numpy.fully_recurrent import check_sequence
+
+
+class RTRL:
+    """A fully recurrent network learning online: call :meth:`step` as each input arrives."""
+
+    def __init__(self, W, batch=1, y0=None):
+        self.W = W
+        dummy = np.zeros((1, batch, W.shape[0] - W.shape[1]), dtype=W.dtype)
+        _, n_units, self.y = check_sequence(W, dummy, y0)
+        self.y = self.y.copy()
+        # Eq. (19): the initial outputs do not depend on the weights.
+        self.p = np.zeros((batch,) + W.shape + (n_units,), dtype=W.dtype)
+        self.grad = np.zeros_like(W)  # Σ_τ ∂E(τ)/∂W so far, Eq. (13) with the sign of a gradient
+
+    def step(self, x, d=None, mask=None, eta=0.0):
+        """Eqs. (16)-(18) for one time step, then Eq. (14); returns the new outputs y (B, n_units).
+
+        x: ``(B, n_in)``; d, mask: ``(B, n_units)`` or ``None`` (no target now). The gradient of
+        E(τ) is added to ``self.grad``; with ``eta > 0`` the weights also change at once,
+        W ← W - η ∂E(τ)/∂W, and later sensitivities are carried on with the new weights (the usual
+        online approximation: exact only in the limit of small η).
+        """
+        batch, n_units = self.y.shape
+        n_in = self.W.shape[0] - n_units
+        if x.shape != (batch, n_in):
+            raise ValueError(f"x must have shape {(batch, n_in)}, got {x.shape}")
+        X = np.concatenate([x, self.y], axis=1)
+        y = sigmoid(X @ self.W)
+        f_prime = sigmoid_prime(y)
+        # Σ_l W[l, k] p^l_uv(τ): the recurrent part of Eq. (18), one matrix product on the last axis.
+        carried = self.p @ self.W[n_in:]
+        # δ_uk X_v(τ+1): the weight W[v, u] acts directly only on unit u.
+        diag = np.einsum("uk,bv->bvuk", np.eye(n_units, dtype=self.W.dtype), X)
+        self.p = f_prime[:, None, None, :] * (carried + diag)
+        self.y = y
+        if d is not None:
+            if mask is None:
+                mask = np.ones_like(y)
+            if d.shape != y.shape or mask.shape != y.shape:
+                raise ValueError(f"d and mask must have shape {y.shape}, got {d.shape} and {mask.shape}")
+            e = np.where(mask.astype(bool), d - y, 0.0)
+            # Eq. (14) as a gradient: ∂E(τ)/∂W[v, u] = -Σ_k e_k(τ) p^k_uv(τ).
+            grad = -np.einsum("bk,bvuk->vu", e, self.p)
+            self.grad += grad
+            if eta:
+                self.W = self.W - eta * grad
+        return y
+
+
+def rtrl(W, x, d, mask, y0=None, eta=0.0):
+    """Run RTRL over a whole sequence; returns (grad, Y, W_final).
+
+    With ``eta=0`` (accumulate only) the weights stay fixed and ``grad`` is the full gradient
+    ∂E_total/∂W, equal to BPTT's. With ``eta > 0`` the weights change after every step and
+    ``W_final`` is the result of that online learning.
+    """
+    check_sequence(W, x, y0, d, mask)
+    learner = RTRL(W.copy(), batch=x.shape[1], y0=y0)
+    Y = np.stack([learner.step(x[j], d[j], mask[j], eta) for j in range(x.shape[0])])
+    return learner.grad, Y, learner.W
