@@ -54,7 +54,7 @@ class Fit:
     errors: list = field(default_factory=list)
 
 
-def train(X, d, eta=0.05, epochs=200, rng=None, W0=None, b0=0.0):
+def train(X, d, eta=0.05, epochs=200, rng=None, W0=None, b0=None):
     """Batch gradient descent with the delta rule: one update per epoch from all samples.
 
     The descent converges to the least-squares solution when eta < 2 / lambda_max, lambda_max the

@@ -65,15 +65,20 @@ def check_targets(d, N):
 def prepare_training(X, d, rng, W0, b0):
     """Float64 copies of X (N, n), d (N,) and the starting W (n,), b of a single-unit training run.
 
-    Without ``W0`` the weights start uniformly random in [-0.5, 0.5], drawn from ``rng``
-    (seed 0 when ``rng`` is None); training never modifies the caller's arrays.
+    Without ``W0`` the weights, and the bias unless ``b0`` is given, start uniformly random in
+    [-0.5, 0.5], drawn from ``rng`` (seed 0 when ``rng`` is None); with ``W0`` the bias starts
+    at ``b0`` or 0. Training never modifies the caller's arrays.
     """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
         raise ValueError(f"X must have shape (N, n), got shape {X.shape}")
     d = check_targets(d, X.shape[0]).astype(np.float64)
     if W0 is None:
-        W0 = uniform((X.shape[1],), 0.5, rng if rng is not None else np.random.default_rng(0))
+        rng = rng if rng is not None else np.random.default_rng(0)
+        W0 = uniform((X.shape[1],), 0.5, rng)
+        if b0 is None:
+            b0 = uniform((), 0.5, rng)
+    b0 = 0.0 if b0 is None else b0
     W, b, _ = check_unit(np.array(W0, dtype=np.float64), np.float64(b0), X)
     return X, d, W, float(b)
 
@@ -120,7 +125,7 @@ class Fit:
         return len(self.errors)
 
 
-def train(X, d, eta=0.1, max_epochs=100, rng=None, W0=None, b0=0.0):
+def train(X, d, eta=0.1, max_epochs=100, rng=None, W0=None, b0=None):
     """Train a perceptron with the perceptron rule, one sample at a time, in the order of X.
 
     An epoch is one pass over the samples; ``errors[k]`` counts the samples misclassified (and so

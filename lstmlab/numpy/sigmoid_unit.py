@@ -60,7 +60,7 @@ class Fit:
     losses: list = field(default_factory=list)
 
 
-def train(X, d, eta=0.5, epochs=500, l=1.0, rng=None, W0=None, b0=0.0):
+def train(X, d, eta=0.5, epochs=500, l=1.0, rng=None, W0=None, b0=None):
     """Batch gradient descent on E: Delta W = -eta dE/dW, Delta b = -eta dE/db, once per epoch.
 
     Targets d lie in [0, 1], the sigmoid's range (use 0 for 'false', 1 for 'true').
