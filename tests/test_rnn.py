@@ -142,3 +142,26 @@ def test_bad_inputs_raise_clear_errors():
         RNN.from_torch(torch.nn.GRU(D, H))
     with pytest.raises(ValueError, match="dropout"):
         RNN.from_torch(torch.nn.RNN(D, H, num_layers=2, dropout=0.5))
+
+
+def test_ensemble_axes_run_independent_networks():
+    """sequence_forward/backward with leading ensemble axes equal K separate torch-shaped calls."""
+    from lstmlab.numpy.rnn import sequence_backward, sequence_forward
+    rng = np.random.default_rng(8)
+    K = 3
+    x = rng.normal(size=(T, K, B, D))
+    h0 = rng.normal(size=(K, B, H))
+    w_ih, w_hh = rng.normal(size=(K, H, D)), rng.normal(size=(K, H, H))
+    b_ih, b_hh = rng.normal(size=(K, 1, H)), rng.normal(size=(K, 1, H))
+    g_out, g_h = rng.normal(size=(T, K, B, H)), rng.normal(size=(K, B, H))
+    out, (hn,), cache = sequence_forward(x, (h0,), w_ih, w_hh, b_ih, b_hh)
+    grads = sequence_backward(g_out, (g_h,), cache)
+    for k in range(K):
+        out_k, (hn_k,), cache_k = sequence_forward(x[:, k], (h0[k],), w_ih[k], w_hh[k], b_ih[k, 0], b_hh[k, 0])
+        grads_k = sequence_backward(g_out[:, k], (g_h[k],), cache_k)
+        np.testing.assert_allclose(out[:, k], out_k, rtol=1e-13)
+        np.testing.assert_allclose(hn[k], hn_k, rtol=1e-13)
+        np.testing.assert_allclose(grads[0][:, k], grads_k[0], rtol=1e-12)  # dx
+        np.testing.assert_allclose(grads[1][0][k], grads_k[1][0], rtol=1e-12)  # dh0
+        for a, b in zip(grads[2:], grads_k[2:]):
+            np.testing.assert_allclose(a[k].reshape(b.shape), b, rtol=1e-12)

@@ -24,27 +24,41 @@ def _squashing(nonlinearity):
     return _NONLINEARITIES[nonlinearity]
 
 
+def _sum_to(g, shape):
+    """Sum a broadcast gradient back down to the shape of the parameter it belongs to."""
+    g = g.reshape((-1,) + g.shape[g.ndim - len(shape):]).sum(axis=0)
+    axes = tuple(a for a, n in enumerate(shape) if n == 1 and g.shape[a] != 1)
+    return g.sum(axis=axes, keepdims=True) if axes else g
+
+
 def sequence_forward(x, state0, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
-    """One layer, one direction of Eqs. (6)-(7) in matrix form over a whole (T, B, D) sequence."""
+    """One layer, one direction of Eqs. (6)-(7) in matrix form over a whole (T, B, D) sequence.
+
+    Besides torch's shapes, the weights may carry leading ensemble axes (``w_ih`` (K, H, D),
+    ``w_hh`` (K, H, H), biases (K, 1, H), ``x`` (T, K, B, D), ``h0`` (K, B, H)): K independent
+    networks then run side by side, which is how :mod:`lstmlab.numpy.vanishing` trains many at once.
+    """
     f, _ = _squashing(nonlinearity)
     (h0,) = state0
     # The input part of every step's weighted input needs no recurrence: one product for all of T.
-    z_in = x @ w_ih.T
+    z_in = x @ np.swapaxes(w_ih, -1, -2)
     for b in (b_ih, b_hh):
         if b is not None:
             z_in = z_in + b
-    hs = np.empty(x.shape[:2] + (w_hh.shape[1],), dtype=x.dtype)
+    w_hh_t = np.swapaxes(w_hh, -1, -2)
+    hs = np.empty(z_in.shape, dtype=x.dtype)
     h = h0
     for t in range(x.shape[0]):
-        h = f(z_in[t] + h @ w_hh.T)
+        h = f(z_in[t] + h @ w_hh_t)
         hs[t] = h
-    cache = (x, h0, hs, w_ih, w_hh, b_ih is not None, b_hh is not None, nonlinearity)
+    shapes = tuple(None if b is None else b.shape for b in (b_ih, b_hh))
+    cache = (x, h0, hs, w_ih, w_hh, shapes, nonlinearity)
     return hs, (h,), cache
 
 
 def sequence_backward(d_out, d_final_state, cache):
     """Backward pass of :func:`sequence_forward`: the error signal of Eq. (12) summed over T."""
-    x, h0, hs, w_ih, w_hh, has_b_ih, has_b_hh, nonlinearity = cache
+    x, h0, hs, w_ih, w_hh, bias_shapes, nonlinearity = cache
     _, f_prime = _squashing(nonlinearity)
     (dh,) = d_final_state
     dz = np.empty_like(hs)
@@ -52,13 +66,12 @@ def sequence_backward(d_out, d_final_state, cache):
         dz[t] = (dh + d_out[t]) * f_prime(hs[t])
         dh = dz[t] @ w_hh
     h_prev = np.concatenate([h0[None], hs[:-1]], axis=0)
-    rows = hs.shape[2]
-    dz_flat = dz.reshape(-1, rows)
-    dw_ih = dz_flat.T @ x.reshape(-1, x.shape[2])
-    dw_hh = dz_flat.T @ h_prev.reshape(-1, rows)
-    db = dz_flat.sum(axis=0)
+    # Σ over time and batch of the outer products ϑ X, Eq. (12)'s weight change, per network.
+    dw_ih = np.einsum("t...bg,t...bd->...gd", dz, x)
+    dw_hh = np.einsum("t...bg,t...bd->...gd", dz, h_prev)
+    db_ih, db_hh = (None if shape is None else _sum_to(dz, shape) for shape in bias_shapes)
     dx = dz @ w_ih
-    return dx, (dh,), dw_ih, dw_hh, (db if has_b_ih else None), (db.copy() if has_b_hh else None)
+    return dx, (dh,), dw_ih, dw_hh, db_ih, db_hh
 
 
 class RNN(RecurrentModel):
