@@ -115,3 +115,15 @@ def test_targets_must_be_plus_or_minus_one():
         p.train(X, np.array([0.0, 0.0, 0.0, 1.0]))
     with pytest.raises(ValueError, match="1 or -1"):
         p.update(np.ones(2), 0.0, X[0], 0.0, 0.1)
+
+
+def test_history_records_the_weights_after_each_epoch():
+    X, d = p.truth_table("XOR")
+    fit = p.train(X, d, eta=0.1, max_epochs=30, rng=np.random.default_rng(1))
+    assert len(fit.history) == fit.epochs == 30
+    W_last, b_last = fit.history[-1]
+    np.testing.assert_array_equal(W_last, fit.W)
+    assert b_last == fit.b
+    # On XOR the weights live on a bounded lattice and must come back to an earlier value.
+    seen = [tuple(np.round(np.append(W, b), 9)) for W, b in fit.history]
+    assert len(set(seen)) < len(seen)

@@ -118,6 +118,8 @@ class Fit:
     b: float
     errors: list = field(default_factory=list)
     converged: bool = False
+    #: (W, b) after each epoch, for watching where the weights go
+    history: list = field(default_factory=list)
 
     @property
     def epochs(self):
@@ -146,6 +148,7 @@ def train(X, d, eta=0.1, max_epochs=100, rng=None, W0=None, b0=None):
                 fit.W = fit.W + dW
                 fit.b = fit.b + db
         fit.errors.append(mistakes)
+        fit.history.append((fit.W.copy(), fit.b))
         if mistakes == 0:
             fit.converged = True
             break
