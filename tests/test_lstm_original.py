@@ -186,6 +186,24 @@ def test_printed_eq41_error_times_rtrl_partials_double_counts():
     assert relative_error(-printed.numpy(), ref.numpy()) > 1e-2
 
 
+def test_eq44_new_term_uses_this_steps_inputs():
+    """Erratum check: the increment of ds_c/dW[c, v] from tau - 1 to tau (no forget gate, so the
+    old partial is carried with weight 1) is y_in g' X[v, c](tau): for an input unit v that is
+    y_v(tau), the input of the same step (Eq. 29), not y_v(tau - 1) as Eq. 44 prints."""
+    topo = lo.Topology(n_in=3, n_blocks=1, cells_per_block=2, n_out=1)
+    params, x, d, mask = make_problem(topo, seed=12, steps=5, trials=1)
+    _, weights, per_trial = torch_reference(topo, params, x, d, mask, truncate=True)
+    s_hist = per_trial[0][1]
+    w = weights["W_c"]
+    partials = [torch.autograd.grad(s_hist[t][1], w, retain_graph=True)[0][0, 1].numpy()
+                for t in range(len(s_hist))]
+    for t in range(1, len(s_hist)):
+        step = partials[t] - partials[t - 1]
+        ratio = step[1:1 + topo.n_in] / step[0]   # column 0 is the bias, whose signal is 1
+        np.testing.assert_allclose(ratio, x[t, 0], rtol=1e-9)
+        assert not np.allclose(ratio, x[t - 1, 0], rtol=1e-3)
+
+
 def test_truncation_difference_report():
     topo = TOPOLOGIES["hidden+forget+in2out"]
     params, x, d, mask = make_problem(topo, seed=10, trials=2)
@@ -201,6 +219,33 @@ def test_truncation_difference_report():
     a, b = tr["W_c"][1], full["W_c"][1]
     expected = np.linalg.norm(a - b) / np.linalg.norm(b)
     assert report["W_c"]["all"]["relative"][1] == pytest.approx(expected, rel=1e-9)
+
+
+def test_learn_online_updates_after_every_step():
+    """Online learning equals stepping by hand with the update applied between steps, per-trial
+    learning rates act per trial, and repeated presentations lower the error."""
+    topo = TOPOLOGIES["forget"]
+    params, x, d, mask = make_problem(topo, seed=13, steps=6, trials=2, scale=0.3)
+    by_hand = {k: v.copy() for k, v in params.items()}
+    state = lo.init_hybrid_state(topo, 2)
+    rates = np.array([0.5, 0.0])
+    for t in range(6):
+        _, grads, state = lo.hybrid_step(topo, by_hand, state, x[t], d[t], mask[t])
+        for k in by_hand:
+            by_hand[k] = by_hand[k] - rates[:, None, None] * grads[k]
+    learned = {k: v.copy() for k, v in params.items()}
+    lo.learn_online(topo, learned, x, d, mask, rates)
+    for k in params:
+        np.testing.assert_allclose(learned[k], by_hand[k], rtol=1e-13, atol=1e-15)
+        np.testing.assert_array_equal(learned[k][1], params[k][1])
+
+    def first_trial_error():
+        return lo.loss(topo, {k: v[:1] for k, v in learned.items()}, x[:, :1], d[:, :1], mask[:, :1])
+
+    before = first_trial_error()
+    for _ in range(30):
+        lo.learn_online(topo, learned, x, d, mask, rates)
+    assert first_trial_error() < 0.9 * before
 
 
 def test_gate_biases_and_init():
@@ -224,5 +269,10 @@ def test_bad_input_raises_naming_shapes():
     bad = dict(params, W_in=params["W_in"][:2])
     with pytest.raises(ValueError, match=r"W_in must have shape \(3, 2, 8\), got \(2, 2, 8\)"):
         lo.forward(topo, bad, x)
+    state = lo.init_hybrid_state(topo, 3)
+    with pytest.raises(ValueError, match=r"m_t must have shape \(3,\), got \(3, 1\)"):
+        lo.hybrid_step(topo, params, state, x[0], d[0], mask[0][:, None])
+    with pytest.raises(ValueError, match=r"x_t must be an array \(N, 3\), got \(3,\)"):
+        lo.hybrid_step(topo, params, state, x[0, 0], d[0], mask[0])
     with pytest.raises(ValueError, match="cell_output"):
         lo.Topology(1, 1, 1, 1, cell_output="tanh")

@@ -209,6 +209,21 @@ def _block_sum(a, topo):
     return a.reshape(n, topo.n_blocks, topo.cells_per_block, *a.shape[2:]).sum(axis=2)
 
 
+def _check_step(topo, params, x_t, d_t, m_t):
+    """Validate one step's x_t (N, I), d_t (N, O), m_t (N,) and the parameters."""
+    if not isinstance(x_t, np.ndarray) or x_t.ndim != 2 or x_t.shape[1] != topo.n_in:
+        got = x_t.shape if isinstance(x_t, np.ndarray) else type(x_t).__name__
+        raise ValueError(f"x_t must be an array (N, {topo.n_in}), got {got}")
+    n = x_t.shape[0]
+    _check_params(topo, params, n)
+    if not isinstance(d_t, np.ndarray) or d_t.shape != (n, topo.n_out):
+        got = d_t.shape if isinstance(d_t, np.ndarray) else type(d_t).__name__
+        raise ValueError(f"d_t must have shape {(n, topo.n_out)}, got {got}")
+    if not isinstance(m_t, np.ndarray) or m_t.shape != (n,):
+        got = m_t.shape if isinstance(m_t, np.ndarray) else type(m_t).__name__
+        raise ValueError(f"m_t must have shape {(n,)}, got {got}")
+
+
 def init_hybrid_state(topo, n_trials):
     """Zero activations and zero RTRL partials ds/dW, the state at the start of a sequence."""
     n, bc, d = n_trials, topo.n_cells, topo.fan_in
@@ -227,6 +242,7 @@ def hybrid_step(topo, params, state, x_t, d_t, m_t):
     Returns ``(y_o, grads, new_state)`` where ``grads`` holds dE(tau)/dW for every weight matrix
     (so the 1997 update is ``W -= eta * grads[name]``, i.e. Delta W = eta theta X).
     """
+    _check_step(topo, params, x_t, d_t, m_t)
     c = topo.cells_per_block
     _, h_prime = _cell_output_fns(topo)
     act = step_forward(topo, params, x_t, state["s"], state["r"])
@@ -283,6 +299,25 @@ def truncated_gradient(topo, params, x, d, mask):
         for name, g in grads.items():
             total[name] += g
     return error, total
+
+
+def learn_online(topo, params, x, d, mask, lr):
+    """One sequence of 1997-style online learning: W -= lr * dE(tau)/dW after every step (in place).
+
+    lr: a number or one learning rate per trial (N,). The RTRL partials are carried across the
+    weight changes, as in the original algorithm. Returns the outputs y_o (T, N, O) produced
+    while learning, each computed before that step's update.
+    """
+    _check_data(topo, params, x, d, mask)
+    steps, n = x.shape[:2]
+    rate = np.broadcast_to(np.asarray(lr, dtype=np.float64), (n,))[:, None, None]
+    state = init_hybrid_state(topo, n)
+    outputs = np.empty((steps, n, topo.n_out))
+    for t in range(steps):
+        outputs[t], grads, state = hybrid_step(topo, params, state, x[t], d[t], mask[t])
+        for name, g in grads.items():
+            params[name] -= rate * g
+    return outputs
 
 
 def full_gradient(topo, params, x, d, mask):
