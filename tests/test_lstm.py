@@ -203,3 +203,26 @@ def test_bad_input_raises_naming_shapes():
     model = LSTM(D, H)
     with pytest.raises(ValueError, match=r"shape \(5, 3, 4\), got \(5, 3, 2\)|D=4"):
         model.forward(np.zeros((5, 3, 2)))
+
+
+def test_float32_and_batch_first_follow_torch():
+    torch.manual_seed(8)
+    module = torch.nn.LSTM(D, H, num_layers=2, batch_first=True, dtype=torch.float32)
+    with torch.no_grad():
+        for prm in module.parameters():
+            prm.copy_(0.6 * torch.randn_like(prm) + 0.1)
+    model = LSTM.from_torch(module)
+    x = np.random.default_rng(9).normal(size=(B, T, D)).astype(np.float32)
+    xt = torch.tensor(x, requires_grad=True)
+    out_t, (hn_t, cn_t) = module(xt)
+    out_t.sum().backward()
+    out, (hn, cn) = model.forward(x)
+    assert out.dtype == hn.dtype == cn.dtype == np.float32 and out.shape == (B, T, H)
+    np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(cn, cn_t.detach().numpy(), rtol=1e-5, atol=1e-6)
+    dx = model.backward(np.ones_like(out))
+    assert dx.dtype == np.float32 and dx.shape == x.shape
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-4, atol=1e-5)
+    for name, prm in module.named_parameters():
+        assert model.grads[name].dtype == np.float32
+        np.testing.assert_allclose(model.grads[name], prm.grad.numpy(), rtol=1e-4, atol=1e-5)
