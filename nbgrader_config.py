@@ -25,7 +25,7 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # time limit per cell; the score comes from the records in the test cells' outputs, compared outside
 # the kernel with references the kernel cannot see.
 c.Execute.kernel_name = KERNEL_NAME
-c.Execute.timeout = 60
+c.Execute.timeout = int(os.environ.get("LSTMLAB_CELL_TIMEOUT", 60))  # seconds per cell
 c.Autograde.autograde_preprocessors = [SafeExecute, IgnorePattern, ClearMetadataPreprocessor,
                                        LimitOutput, SaveVerdicts, AssignLatePenalties,
                                        CheckCellMetadata]

@@ -87,7 +87,7 @@ def compare(expected, got, rtol, atol, where="output"):
     index = tuple(int(i) for i in bad[0])
     at = f" at index {list(index)}" if index else ""
     count = f" ({len(bad)} of {want.size} elements differ)" if want.size > 1 else ""
-    return (f"{where}{at}: expected {want[index]!r}, got {got_array[index]!r}{count}")
+    return f"{where}{at}: expected {float(want[index])!r}, got {float(got_array[index])!r}{count}"
 
 
 def _describe_safely(enc):

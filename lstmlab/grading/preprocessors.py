@@ -29,13 +29,19 @@ class SafeExecute(Execute):
         if cell.cell_type != "code" or aborted:
             return cell, resources
         try:
-            return super().preprocess_cell(cell, resources, index)
+            cell, resources = super().preprocess_cell(cell, resources, index)
         except (DeadKernelError, CellTimeoutError, RuntimeError, TimeoutError) as error:
             reason = f"the kernel stopped in cell {index + 1} ({type(error).__name__}: {error})"
             resources["lstmlab"]["aborted"] = reason
             cell.outputs.append(nbformat.v4.new_output(
                 "error", ename=type(error).__name__, evalue=reason, traceback=[reason]))
             return cell, resources
+        # Code that ignores the interrupt keeps the kernel busy: every later cell would only wait
+        # out its own time limit, so the run ends at the first cell that ran out of time.
+        if any(o.get("ename") == "CellTimeoutError" for o in cell.outputs):
+            resources["lstmlab"]["aborted"] = (f"cell {index + 1} ran past the time limit "
+                                               f"of {self.timeout} s")
+        return cell, resources
 
 
 def records(cell):

@@ -68,6 +68,9 @@ def restrict(read_only, read_write, readable_files=()):
     abi = landlock_abi()
     if abi < 1:
         raise RuntimeError("Landlock is not available: the grading kernel cannot be sandboxed")
+    if abi < 6:
+        print(f"lstmlab sandbox: Landlock ABI {abi} cannot stop the kernel from signalling other "
+              "processes; use Linux 6.12 or newer to grade untrusted code", file=sys.stderr)
     handled = _fs_rights(abi)
     attr = _RulesetAttr(handled, 0, SCOPE_SIGNAL | SCOPE_ABSTRACT_UNIX_SOCKET if abi >= 6 else 0)
     size = ctypes.sizeof(_RulesetAttr) if abi >= 6 else 8
