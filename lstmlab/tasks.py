@@ -229,3 +229,21 @@ def temporal_order(n, rng, n_relevant=2):
         d[length - 1, j, labels[j]] = 1.0
         mask[length - 1, j] = 1.0
     return Batch(x, d, mask, lengths, info={"labels": labels})
+
+
+def legal_symbols_most_active(y, batch):
+    """Per sequence, whether at every target step the k most active outputs are exactly the k legal
+    next symbols (the success criterion of Experiment 1 and of the continual grammar).
+
+    y: network outputs (T, N, 7) for a grammar batch. Returns a bool array (N,).
+    """
+    if batch.legal is None:
+        raise ValueError("the batch has no legal next-symbol sets (not a grammar task)")
+    if y.shape != batch.legal.shape:
+        raise ValueError(f"y must have shape {batch.legal.shape}, got {y.shape}")
+    k = batch.legal.sum(axis=2, keepdims=True)
+    # The k-th largest output must exceed every output outside the legal set.
+    lowest_legal = np.where(batch.legal > 0, y, np.inf).min(axis=2, keepdims=True)
+    highest_other = np.where(batch.legal > 0, -np.inf, y).max(axis=2, keepdims=True)
+    ok = (lowest_legal > highest_other) | (k == 0)
+    return np.all(ok[:, :, 0] | (batch.mask == 0), axis=0)

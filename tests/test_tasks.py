@@ -192,3 +192,21 @@ def test_bad_arguments():
         tasks.long_lag(1, 2, rng)
     with pytest.raises(ValueError, match="T must be at least 20"):
         tasks.adding(10, 2, rng)
+
+
+def test_legal_symbols_most_active():
+    batch = tasks.embedded_reber(4, np.random.default_rng(5))
+    perfect = 0.9 * batch.legal + 0.05
+    assert np.all(tasks.legal_symbols_most_active(perfect, batch))
+    # One wrong step in sequence 2: an illegal symbol beats a legal one.
+    spoiled = perfect.copy()
+    t = 3
+    illegal = np.flatnonzero(batch.legal[t, 2] == 0)[0]
+    spoiled[t, 2, illegal] = 0.99
+    assert tasks.legal_symbols_most_active(spoiled, batch).tolist() == [True, True, False, True]
+    # Outputs at padded steps do not count.
+    padded = perfect.copy()
+    padded[batch.mask == 0] = np.arange(7) / 7.0
+    assert np.all(tasks.legal_symbols_most_active(padded, batch))
+    with pytest.raises(ValueError, match=r"y must have shape"):
+        tasks.legal_symbols_most_active(perfect[:, :2], batch)
