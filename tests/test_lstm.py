@@ -226,3 +226,14 @@ def test_float32_and_batch_first_follow_torch():
     for name, prm in module.named_parameters():
         assert model.grads[name].dtype == np.float32
         np.testing.assert_allclose(model.grads[name], prm.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_param_shapes_and_init():
+    shapes = lstm.param_shapes(D, H, "FGR")
+    assert shapes == {"w_ih": (4 * H, D), "w_hh": (4 * H, H), "b_ih": (4 * H,), "b_hh": (4 * H,),
+                      "w_peep": (3, H), "w_gg": (3 * H, 3 * H)}
+    assert set(lstm.param_shapes(D, H, "NP", bias=False)) == {"w_ih", "w_hh"}
+    params = lstm.init_params(D, H, np.random.default_rng(0), "vanilla")
+    assert all(np.all(np.abs(p) <= 1 / np.sqrt(H)) and np.any(p != 0) for p in params.values())
+    with pytest.raises(ValueError, match="CIFG"):
+        lstm.Variant(coupled=True, forget_gate=False)
