@@ -1,0 +1,167 @@
+"""GRU on the recurrent contract: against torch.nn.GRU (float64), central differences for both reset
+placements, an independent torch autograd reference for Cho et al.'s placement, and the two differ."""
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from lstmlab.numpy import GRU
+from lstmlab.numpy import gru
+from lstmlab.numpy.gradcheck import check_gradients, numerical_gradient, relative_error
+
+T, B, D, H = 5, 3, 4, 3
+
+
+def random_torch_gru(num_layers, bidirectional, bias, seed=0, **kw):
+    """A float64 torch.nn.GRU whose parameters (biases included) are random, non-zero, asymmetric."""
+    torch.manual_seed(seed)
+    module = torch.nn.GRU(D, H, num_layers=num_layers, bias=bias, bidirectional=bidirectional,
+                          dtype=torch.float64, **kw)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(0.6 * torch.randn_like(p) + 0.1)
+    return module
+
+
+def loss_weights(out_shape, state_shape, seed):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=out_shape), rng.normal(size=state_shape)
+
+
+@pytest.mark.parametrize("num_layers,bidirectional,bias,with_state",
+                         list(itertools.product([1, 2], [False, True], [False, True], [False, True])))
+def test_matches_torch_forward_and_all_gradients(num_layers, bidirectional, bias, with_state):
+    module = random_torch_gru(num_layers, bidirectional, bias, seed=num_layers + 10 * bias)
+    model = GRU.from_torch(module)
+    assert model.reset_after
+    dirs = 2 if bidirectional else 1
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(T, B, D))
+    h0 = rng.normal(size=(num_layers * dirs, B, H)) if with_state else None
+
+    xt = torch.tensor(x, requires_grad=True)
+    h0t = torch.tensor(h0, requires_grad=True) if with_state else None
+    out_t, hn_t = module(xt, h0t)
+    g_out, g_hn = loss_weights(out_t.shape, hn_t.shape, 3)
+    ((out_t * torch.tensor(g_out)).sum() + (hn_t * torch.tensor(g_hn)).sum()).backward()
+
+    out, hn = model.forward(x, h0)
+    np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(hn, hn_t.detach().numpy(), rtol=1e-12, atol=1e-12)
+    dx = model.backward(g_out, g_hn)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    if with_state:
+        np.testing.assert_allclose(model.grad_state, h0t.grad.numpy(), rtol=1e-10, atol=1e-12)
+    torch_grads = {name: p.grad.numpy() for name, p in module.named_parameters()}
+    assert set(model.grads) == set(torch_grads) == set(model.params)
+    for name, g in torch_grads.items():
+        np.testing.assert_allclose(model.grads[name], g, rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_batch_first_and_float32_match_torch():
+    module = random_torch_gru(2, True, True, seed=5, batch_first=True).float()
+    model = GRU.from_torch(module)
+    assert model.batch_first and model.dtype == np.float32
+    x = np.random.default_rng(1).normal(size=(B, T, D)).astype(np.float32)
+    out_t, hn_t = module(torch.tensor(x))
+    out, hn = model.forward(x)
+    assert out.dtype == np.float32
+    # float32 round-off over a few products and squashings of O(1) numbers: a few ulps of 1.
+    np.testing.assert_allclose(out, out_t.detach().numpy(), atol=1e-5)
+    np.testing.assert_allclose(hn, hn_t.detach().numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("reset_after,bidirectional,bias",
+                         [(True, False, True), (False, False, True), (True, True, False),
+                          (False, True, True), (False, False, False)])
+def test_gradcheck_params_input_and_state(reset_after, bidirectional, bias):
+    model = GRU(D, H, num_layers=2, bias=bias, bidirectional=bidirectional, seed=4,
+                reset_after=reset_after)
+    rng = np.random.default_rng(0)
+    for key in model.params:
+        model.params[key] = 0.6 * rng.normal(size=model.params[key].shape) + 0.1
+    x = rng.normal(size=(T, B, D))
+    h0 = rng.normal(size=(2 * model.num_directions, B, H))
+    g_out, g_hn = loss_weights((T, B, model.num_directions * H), h0.shape, 9)
+
+    def loss():
+        out, hn = model.forward(x, h0)
+        return float((out * g_out).sum() + (hn * g_hn).sum())
+
+    loss()
+    dx = model.backward(g_out, g_hn)
+    grads, dh0 = dict(model.grads), model.grad_state
+    errors = check_gradients(loss, model.params, grads)
+    assert max(errors.values()) <= 1e-7, errors
+    assert relative_error(dx, numerical_gradient(loss, x)) <= 1e-7
+    assert relative_error(dh0, numerical_gradient(loss, h0)) <= 1e-7
+
+
+def cho_reference(x, h0, w_ih, w_hh, b_ih, b_hh):
+    """Cho et al.'s GRU one gate at a time in torch: the reset gate scales h(t-1) before W_hn."""
+    h = h0
+    outs = []
+    rows = {gate: slice(k * H, (k + 1) * H) for k, gate in enumerate("rzn")}
+    for t in range(x.shape[0]):
+        def net(gate, h_in):
+            return (x[t] @ w_ih[rows[gate]].T + b_ih[rows[gate]]
+                    + h_in @ w_hh[rows[gate]].T + b_hh[rows[gate]])
+        r = torch.sigmoid(net("r", h))
+        z = torch.sigmoid(net("z", h))
+        n = torch.tanh(net("n", r * h))
+        h = z * h + (1 - z) * n
+        outs.append(h)
+    return torch.stack(outs), h
+
+
+def test_reset_before_matches_independent_torch_reference():
+    rng = np.random.default_rng(3)
+    arrays = [rng.normal(size=(T, B, D)), rng.normal(size=(B, H)),
+              0.6 * rng.normal(size=(3 * H, D)) + 0.1, 0.6 * rng.normal(size=(3 * H, H)) + 0.1,
+              0.6 * rng.normal(size=3 * H) + 0.1, 0.6 * rng.normal(size=3 * H) + 0.1]
+    leaves = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out_t, hn_t = cho_reference(*leaves)
+    g_out, g_hn = loss_weights((T, B, H), (B, H), 4)
+    ((out_t * torch.tensor(g_out)).sum() + (hn_t * torch.tensor(g_hn)).sum()).backward()
+
+    x, h0, w_ih, w_hh, b_ih, b_hh = arrays
+    out, (hn,), cache = gru.sequence_forward(x, (h0,), w_ih, w_hh, b_ih, b_hh, reset_after=False)
+    np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=1e-12, atol=1e-12)
+    dx, (dh0,), *dparams = gru.sequence_backward(g_out, (g_hn,), cache)
+    for ours, leaf in zip([dx, dh0, *dparams], leaves):
+        np.testing.assert_allclose(ours, leaf.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_the_two_reset_placements_differ():
+    after = GRU(D, H, seed=2)
+    before = GRU(D, H, seed=2, reset_after=False)
+    assert after.params.keys() == before.params.keys()
+    for key in after.params:
+        assert np.array_equal(after.params[key], before.params[key])
+    x = np.random.default_rng(5).normal(size=(T, B, D))
+    h0 = np.random.default_rng(6).normal(size=(1, B, H))
+    out_after, _ = after.forward(x, h0)
+    out_before, _ = before.forward(x, h0)
+    # Same parameters, same input: the outputs differ by far more than round-off, from the first step.
+    assert np.abs(out_after[0] - out_before[0]).max() > 1e-3
+    assert relative_error(out_after, out_before) > 1e-3
+    # With b_hn = 0 and the reset gate saturated at 1 both are r * (W_hn h) = W_hn (r * h): they agree.
+    for model in (after, before):
+        model.params["bias_hh_l0"][2 * H:] = 0.0
+        model.params["bias_ih_l0"][:H] = 50.0
+    np.testing.assert_allclose(after.forward(x, h0)[0], before.forward(x, h0)[0], rtol=1e-12, atol=1e-14)
+
+
+def test_init_names_and_bad_inputs():
+    model = GRU(D, 8, num_layers=2, bidirectional=True, seed=1)
+    module = torch.nn.GRU(D, 8, num_layers=2, bidirectional=True)
+    assert {k: v.shape for k, v in model.params.items()} == \
+        {k: tuple(v.shape) for k, v in module.named_parameters()}
+    assert all(np.abs(v).max() <= 1 / np.sqrt(8) for v in model.params.values())
+    assert "reset_after=False" in repr(GRU(D, H, reset_after=False))
+    with pytest.raises(ValueError, match=r"\(5, 3, 4\).*\(5, 3, 7\)"):
+        GRU(D, H).forward(np.zeros((T, B, 7)))
+    with pytest.raises(TypeError, match="torch.nn.GRU.*LSTM"):
+        GRU.from_torch(torch.nn.LSTM(D, H))
