@@ -1,0 +1,78 @@
+"""LSTM drawings: each renders, with the labelled elements the chapters refer to."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from lstmlab import diagrams_lstm  # noqa: E402
+
+
+def elements(fig):
+    """Count the drawn artists by gid, after a full render."""
+    fig.canvas.draw()
+    counts = {}
+    for ax in fig.axes:
+        for artist in list(ax.patches) + list(ax.texts):
+            gid = artist.get_gid()
+            if gid:
+                counts[gid] = counts.get(gid, 0) + 1
+    return counts
+
+
+def texts(fig):
+    return {t.get_text() for ax in fig.axes for t in ax.texts}
+
+
+@pytest.mark.parametrize("forget_gate", [False, True])
+def test_memory_cell(forget_gate):
+    fig = diagrams_lstm.draw_memory_cell(forget_gate=forget_gate)
+    try:
+        found = elements(fig)
+        assert found["cec"] == 1 and found["squash:h"] == 1 and found["squash:g"] == 1
+        assert found["gate:in"] == 1 and found["gate:out"] == 1
+        assert found["product:in"] == 1 and found["product:out"] == 1
+        assert found.get("gate:phi", 0) == (1 if forget_gate else 0)
+        assert ("1.0" in texts(fig)) != forget_gate
+        assert {"$s_{c}$", "$y_{c}$", "$z_{c}$"} <= texts(fig)
+    finally:
+        plt.close(fig)
+
+
+@pytest.mark.parametrize("n_cells", [1, 2, 3])
+@pytest.mark.parametrize("forget_gate", [False, True])
+def test_memory_block_shares_one_set_of_gates(n_cells, forget_gate):
+    fig = diagrams_lstm.draw_memory_block(n_cells, forget_gate=forget_gate)
+    try:
+        found = elements(fig)
+        assert found["cec"] == n_cells and found["squash:h"] == n_cells
+        assert found["product:in"] == n_cells and found["product:out"] == n_cells
+        assert found["gate:in"] == 1 and found["gate:out"] == 1 and found["block"] == 1
+        assert found.get("gate:phi", 0) == (1 if forget_gate else 0)
+        assert {f"$s_{{c_{{{k}}}}}$" for k in range(1, n_cells + 1)} <= texts(fig)
+    finally:
+        plt.close(fig)
+
+
+def test_memory_block_rejects_no_cells():
+    with pytest.raises(ValueError, match="n_cells"):
+        diagrams_lstm.draw_memory_block(0)
+
+
+@pytest.mark.parametrize("peepholes", [False, True])
+def test_modern_cell(peepholes):
+    fig = diagrams_lstm.draw_modern_cell(peepholes=peepholes)
+    try:
+        found = elements(fig)
+        for gid in ("gate:i", "gate:f", "gate:g", "gate:o", "sum:c", "product:f", "product:i",
+                    "product:o", "squash:h", "state:c", "output:h"):
+            assert found[gid] == 1, gid
+        assert found.get("peepholes", 0) == (1 if peepholes else 0)
+    finally:
+        plt.close(fig)
+
+
+def test_all_drawings_listed():
+    assert set(diagrams_lstm.ALL) == {"memory_cell", "memory_block", "modern_cell"}
