@@ -212,6 +212,45 @@ def backward(d_out, d_final_state, cache):
     return dx, (dh, dc), grads
 
 
+
+def _single_step(x_t, h_prev, c_prev, w_ih, w_hh, b_ih, b_hh):
+    """The per-step record of :func:`forward` (NP variant) for one step from (h_prev, c_prev)."""
+    params = {"w_ih": w_ih, "w_hh": w_hh, "b_ih": b_ih, "b_hh": b_hh}
+    _, _, (_, _, _, rec, _, _) = forward(x_t[None], (h_prev, c_prev), params, "NP")
+    return {k: v[0] for k, v in rec.items()}
+
+
+def step_gates(x_t, h_prev, w_ih, w_hh, b_ih, b_hh):
+    """The four gate activations (i, f, g, o) of one torch.nn.LSTM step, each (B, H)."""
+    rec = _single_step(x_t, h_prev, np.zeros_like(h_prev), w_ih, w_hh, b_ih, b_hh)
+    return rec["i"], rec["f"], rec["g"], rec["o"]
+
+
+def step(x_t, h_prev, c_prev, w_ih, w_hh, b_ih, b_hh):
+    """One torch.nn.LSTM step, c = f * c_prev + i * g and h = o * tanh(c); returns (h, c)."""
+    rec = _single_step(x_t, h_prev, c_prev, w_ih, w_hh, b_ih, b_hh)
+    return rec["h"], rec["c"]
+
+
+def step_backward(dh, dc, cache):
+    """Full BPTT through one torch.nn.LSTM step; returns ``(dx, (dh_prev, dc_prev), grads)``.
+
+    dh, dc: ∂E/∂h(t) and ∂E/∂c(t) arriving from above and from step t + 1, each (B, H).
+    cache: a dict of the step's ``x`` (B, D), ``h_prev``, ``c_prev``, gate activations ``i``, ``f``,
+    ``g``, ``o``, new cell state ``c`` (each (B, H)) and weights ``w_ih``, ``w_hh``.
+    grads holds ``w_ih``, ``w_hh``, ``b_ih``, ``b_hh`` summed over the batch.
+    """
+    rec = {k: cache[k][None] for k in ("i", "f", "g", "o", "c")}
+    rec["hc"] = tanh(rec["c"])
+    rec["h"] = rec["o"] * rec["hc"]
+    w_ih, w_hh = cache["w_ih"], cache["w_hh"]
+    # The biases' values play no part in the backward pass; only their presence asks for their grads.
+    no_bias = np.zeros(w_hh.shape[0], dtype=w_hh.dtype)
+    params = {"w_ih": w_ih, "w_hh": w_hh, "b_ih": no_bias, "b_hh": no_bias}
+    full_cache = (cache["x"][None], cache["h_prev"], cache["c_prev"], rec, params, VARIANTS["NP"])
+    dx, (dh_prev, dc_prev), grads = backward(dh[None], (np.zeros_like(dh), dc), full_cache)
+    return dx[0], (dh_prev, dc_prev), grads
+
 def sequence_forward(x, state0, w_ih, w_hh, b_ih=None, b_hh=None):
     """torch.nn.LSTM's layer (the NP variant) in the :class:`RecurrentModel` contract."""
     params = {"w_ih": w_ih, "w_hh": w_hh}

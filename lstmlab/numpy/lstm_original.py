@@ -234,6 +234,26 @@ def init_hybrid_state(topo, n_trials):
     return state
 
 
+
+# RTRL partials ds_c(tau)/dW of Eqs. 44-46, one row per cell: p (N, B*C, D), the gate activations
+# y_phi, y_in of each cell's block repeated per cell (N, B*C), x_units (N, D). The old partial decays
+# through the forget gate (y_phi = 1 without one); the new term multiplies the step's input signals
+# X[v, u](tau), which hold y_i(tau) for input units (Eqs. 44-46 print y_v(tau - 1) for every sender).
+
+def cell_partials(p_c, y_phi, y_in, g, x_units):
+    """Eq. 44: ds_c/dW[c, v] (tau) = ds_c/dW[c, v] (tau - 1) y_phi(tau) + g'(z_c(tau)) y_in(tau) X_v(tau)."""
+    return y_phi[:, :, None] * p_c + (y_in * g_squash_prime(g))[:, :, None] * x_units[:, None, :]
+
+
+def input_gate_partials(p_in, y_phi, y_in, g, x_units):
+    """Eq. 45: ds_c/dW[in, v] (tau) = ds_c/dW[in, v] (tau - 1) y_phi(tau) + g(z_c(tau)) f'_in(z_in(tau)) X_v(tau)."""
+    return y_phi[:, :, None] * p_in + (g * sigmoid_prime(y_in))[:, :, None] * x_units[:, None, :]
+
+
+def forget_gate_partials(p_phi, y_phi, s_prev, x_units):
+    """Eq. 46: ds_c/dW[phi, v] (tau) = ds_c/dW[phi, v] (tau - 1) y_phi(tau) + s_c(tau - 1) f'_phi(z_phi(tau)) X_v(tau)."""
+    return y_phi[:, :, None] * p_phi + (s_prev * sigmoid_prime(y_phi))[:, :, None] * x_units[:, None, :]
+
 def hybrid_step(topo, params, state, x_t, d_t, m_t):
     """One online step of the truncated hybrid learning rule (Eqs. 39-46).
 
@@ -247,19 +267,14 @@ def hybrid_step(topo, params, state, x_t, d_t, m_t):
     _, h_prime = _cell_output_fns(topo)
     act = step_forward(topo, params, x_t, state["s"], state["r"])
     x_units = act["x_units"]
-    y_phi_c = np.repeat(act["y_phi"], c, axis=1)[:, :, None]
+    y_phi_c = np.repeat(act["y_phi"], c, axis=1)
     y_in_c = np.repeat(act["y_in"], c, axis=1)
 
-    # RTRL partials ds_c(tau)/dW, Eqs. 44-46: the old partial decays through the forget gate; the
-    # new term multiplies the step's input signals X[v, u](tau), which hold y_i(tau) for input units.
     new = {"s": act["s"], "r": act["r"]}
-    new["p_c"] = y_phi_c * state["p_c"] + (y_in_c * g_squash_prime(act["g"]))[:, :, None] * x_units[:, None, :]
-    y_in_prime = np.repeat(sigmoid_prime(act["y_in"]), c, axis=1)
-    new["p_in"] = y_phi_c * state["p_in"] + (act["g"] * y_in_prime)[:, :, None] * x_units[:, None, :]
+    new["p_c"] = cell_partials(state["p_c"], y_phi_c, y_in_c, act["g"], x_units)
+    new["p_in"] = input_gate_partials(state["p_in"], y_phi_c, y_in_c, act["g"], x_units)
     if topo.forget_gate:
-        y_phi_prime = np.repeat(sigmoid_prime(act["y_phi"]), c, axis=1)
-        new["p_phi"] = (y_phi_c * state["p_phi"]
-                        + (act["s_prev"] * y_phi_prime)[:, :, None] * x_units[:, None, :])
+        new["p_phi"] = forget_gate_partials(state["p_phi"], y_phi_c, act["s_prev"], x_units)
 
     theta_o = _output_errors(act, d_t, m_t)
     w_o = params["W_o"]

@@ -13,6 +13,30 @@ from lstmlab.numpy.activations import sigmoid, sigmoid_prime
 from lstmlab.numpy.fully_recurrent import check_sequence
 
 
+
+def sensitivity_step(p, W, X, y):
+    """Eq. (18): p^k_uv(τ+1) = f'_k(z_k(τ+1)) [δ_uk X_v(τ+1) + Σ_l W[l, k] p^l_uv(τ)].
+
+    p: ``(B, n_in + n_units, n_units, n_units)`` the sensitivities of step τ; X: ``(B, n_in +
+    n_units)`` the unit outputs feeding step τ+1 (inputs of τ+1, outputs of τ); y: ``(B, n_units)``
+    the new outputs y(τ+1) = f(X W), through which f' is written. Returns the sensitivities of τ+1.
+    """
+    n_units = W.shape[1]
+    # Σ_l W[l, k] p^l_uv(τ): the recurrent part, one matrix product on the last axis.
+    carried = p @ W[W.shape[0] - n_units:]
+    # δ_uk X_v(τ+1): the weight W[v, u] acts directly only on unit u.
+    direct = np.einsum("uk,bv->bvuk", np.eye(n_units, dtype=W.dtype), X)
+    return sigmoid_prime(y)[:, None, None, :] * (carried + direct)
+
+
+def gradient(e, p):
+    """Eq. (14) as a gradient: ∂E(τ)/∂W[v, u] = -Σ_k e_k(τ) p^k_uv(τ), summed over the batch.
+
+    e: ``(B, n_units)`` the errors d - y of step τ (zero where there is no target); p: the
+    sensitivities of the same step. Returns an array shaped like W.
+    """
+    return -np.einsum("bk,bvuk->vu", e, p)
+
 class RTRL:
     """A fully recurrent network learning online: call :meth:`step` as each input arrives."""
 
@@ -39,12 +63,7 @@ class RTRL:
             raise ValueError(f"x must have shape {(batch, n_in)}, got {x.shape}")
         X = np.concatenate([x, self.y], axis=1)
         y = sigmoid(X @ self.W)
-        f_prime = sigmoid_prime(y)
-        # Σ_l W[l, k] p^l_uv(τ): the recurrent part of Eq. (18), one matrix product on the last axis.
-        carried = self.p @ self.W[n_in:]
-        # δ_uk X_v(τ+1): the weight W[v, u] acts directly only on unit u.
-        diag = np.einsum("uk,bv->bvuk", np.eye(n_units, dtype=self.W.dtype), X)
-        self.p = f_prime[:, None, None, :] * (carried + diag)
+        self.p = sensitivity_step(self.p, self.W, X, y)
         self.y = y
         if d is not None:
             if mask is None:
@@ -52,8 +71,7 @@ class RTRL:
             if d.shape != y.shape or mask.shape != y.shape:
                 raise ValueError(f"d and mask must have shape {y.shape}, got {d.shape} and {mask.shape}")
             e = np.where(mask.astype(bool), d - y, 0.0)
-            # Eq. (14) as a gradient: ∂E(τ)/∂W[v, u] = -Σ_k e_k(τ) p^k_uv(τ).
-            grad = -np.einsum("bk,bvuk->vu", e, self.p)
+            grad = gradient(e, self.p)
             self.grad += grad
             if eta:
                 self.W = self.W - eta * grad
