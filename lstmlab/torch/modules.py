@@ -1,0 +1,344 @@
+"""RNN, LSTM and GRU as torch.nn.Modules with torch.nn's constructor, parameter names and results.
+
+Written from the step equations (see :mod:`lstmlab.torch.functions`) with the time loop in Python, so
+every speed-up is a switch that can be turned off to measure what it buys:
+
+``input_projection``
+    W_ih x(t) + b for all T steps in one matrix product before the loop (it has no recurrence);
+    off, each step does its own small product.
+``fused``
+    the pointwise part of an LSTM / GRU step as one autograd node with a hand-written backward
+    (:class:`~lstmlab.torch.functions.LSTMStep`, :class:`~lstmlab.torch.functions.GRUStep`).
+``triton``
+    on CUDA, those fused steps as Triton kernels: ``None`` uses them where ``triton`` imports,
+    ``True`` insists, ``False`` never. Only the torch.nn step (LSTM variant NP, GRU); needs ``fused``.
+``cuda_graphs``
+    on CUDA, the whole unrolled forward and backward captured once per input shape with
+    ``torch.cuda.make_graphed_callables`` and replayed: one launch instead of thousands.
+"""
+
+import math
+
+import torch
+from torch import nn
+
+from lstmlab.torch import functions as F
+from lstmlab.torch import triton_kernels
+
+
+class _Recurrent(nn.Module):
+    """Shared machinery: parameters, layers, directions, checks, the options above."""
+
+    num_gates = 1
+    num_states = 1
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, device=None, dtype=None, *,
+                 input_projection=True, fused=True, triton=None, cuda_graphs=False):
+        super().__init__()
+        for name, value in (("input_size", input_size), ("hidden_size", hidden_size),
+                            ("num_layers", num_layers)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not 0.0 <= float(dropout) <= 1.0:
+            raise ValueError(f"dropout must be in [0, 1], got {dropout!r}")
+        if triton and not fused:
+            raise ValueError("triton=True needs fused=True: the kernels implement the fused step")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout = bool(bias), bool(batch_first), float(dropout)
+        self.bidirectional = bool(bidirectional)
+        self.num_directions = 2 if bidirectional else 1
+        self.input_projection, self.fused = bool(input_projection), bool(fused)
+        self.triton, self.cuda_graphs = triton, bool(cuda_graphs)
+        self._graphed = {}
+        factory = {"device": device, "dtype": dtype}
+        rows = self.num_gates * hidden_size
+        # Registered in torch.nn's order, so state_dict keys and order are the same.
+        for layer in range(num_layers):
+            width = input_size if layer == 0 else hidden_size * self.num_directions
+            for direction in range(self.num_directions):
+                sfx = self._suffix(layer, direction)
+                self.register_parameter(f"weight_ih_{sfx}", nn.Parameter(torch.empty(rows, width, **factory)))
+                self.register_parameter(f"weight_hh_{sfx}", nn.Parameter(torch.empty(rows, hidden_size, **factory)))
+                if self.bias:
+                    self.register_parameter(f"bias_ih_{sfx}", nn.Parameter(torch.empty(rows, **factory)))
+                    self.register_parameter(f"bias_hh_{sfx}", nn.Parameter(torch.empty(rows, **factory)))
+                for name, shape in self._extra_shapes().items():
+                    self.register_parameter(f"{name}_{sfx}", nn.Parameter(torch.empty(shape, **factory)))
+        self.reset_parameters()
+
+    @staticmethod
+    def _suffix(layer, direction):
+        return f"l{layer}" + ("_reverse" if direction == 1 else "")
+
+    def _extra_shapes(self):
+        """Parameters beyond torch.nn's, per layer and direction (the LSTM's peepholes)."""
+        return {}
+
+    def reset_parameters(self):
+        """torch.nn's initialisation: every parameter uniform in [-1/sqrt(H), 1/sqrt(H)]."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            nn.init.uniform_(p, -bound, bound)
+
+    def _layer_params(self, layer, direction):
+        sfx = self._suffix(layer, direction)
+        return (getattr(self, f"weight_ih_{sfx}"), getattr(self, f"weight_hh_{sfx}"),
+                getattr(self, f"bias_ih_{sfx}", None), getattr(self, f"bias_hh_{sfx}", None),
+                {name: getattr(self, f"{name}_{sfx}") for name in self._extra_shapes()})
+
+    def _backend(self, tensor):
+        """'triton' where the options and the device allow the kernels, else 'torch'."""
+        if self.triton is False or not (self.fused and tensor.is_cuda):
+            return "torch"  # triton=True off CUDA too: the kernels are CUDA's, the torch step is exact
+        if not self._triton_step_supported():
+            if self.triton:
+                raise ValueError(f"triton=True supports only torch.nn's step, not {self._describe_step()}")
+            return "torch"
+        if not triton_kernels.AVAILABLE:
+            if self.triton:
+                raise RuntimeError(f"triton=True but triton does not import: {triton_kernels.IMPORT_ERROR}")
+            return "torch"
+        return "triton"
+
+    def _triton_step_supported(self):
+        return True
+
+    def _describe_step(self):
+        return type(self).__name__
+
+    # ------------------------------------------------------------------ checks
+    def _check_input(self, x):
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"input must be a torch.Tensor, got {type(x).__name__}")
+        layout = "(B, T, D)" if self.batch_first else "(T, B, D)"
+        if x.dim() not in (2, 3) or x.shape[-1] != self.input_size:
+            raise ValueError(f"input must be {layout} or unbatched (T, D) with D={self.input_size}, "
+                             f"got shape {tuple(x.shape)}")
+        w = self.weight_ih_l0
+        if x.dtype != w.dtype:
+            raise TypeError(f"input dtype {x.dtype} differs from the parameters' {w.dtype}")
+        if x.shape[0 if x.dim() == 2 or not self.batch_first else 1] == 0:
+            raise ValueError("input must have at least one time step, got T=0")
+
+    def _states(self, hx, batch, unbatched, like):
+        """Initial states as a tuple of (L*dirs, B, H) tensors (zeros for None), checked."""
+        shape = (self.num_layers * self.num_directions, batch, self.hidden_size)
+        if hx is None:
+            return tuple(torch.zeros(shape, dtype=like.dtype, device=like.device)
+                         for _ in range(self.num_states))
+        if self.num_states == 1:
+            hx = (hx,)
+        elif not isinstance(hx, (tuple, list)) or len(hx) != self.num_states:
+            raise TypeError(f"the initial state must be a tuple (h_0, c_0) of tensors {shape}")
+        expected = (shape[0], self.hidden_size) if unbatched else shape
+        out = []
+        for name, s in zip(("h_0", "c_0"), hx):
+            if not isinstance(s, torch.Tensor) or tuple(s.shape) != expected:
+                got = tuple(s.shape) if isinstance(s, torch.Tensor) else type(s).__name__
+                raise ValueError(f"{name} must have shape {expected}, got {got}")
+            if s.dtype != like.dtype:
+                raise TypeError(f"{name} dtype {s.dtype} differs from the input's {like.dtype}")
+            out.append(s.unsqueeze(1) if unbatched else s)
+        return tuple(out)
+
+    # ------------------------------------------------------------------ passes
+    def forward(self, input, hx=None):
+        """``(output, h_n)`` (LSTM: ``(output, (h_n, c_n))``) exactly as the torch.nn module returns."""
+        self._check_input(input)
+        unbatched = input.dim() == 2
+        x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if self.batch_first else input)
+        states = self._states(hx, x.shape[1], unbatched, x)
+        if self.cuda_graphs and x.is_cuda and not torch.cuda.is_current_stream_capturing():
+            results = self._graphed_run(x, states)
+        else:
+            results = self._run(x, *states)
+        out, finals = results[0], results[1:]
+        if unbatched:
+            out, finals = out.squeeze(1), tuple(s.squeeze(1) for s in finals)
+        elif self.batch_first:
+            out = out.transpose(0, 1)
+        return out, (finals[0] if self.num_states == 1 else finals)
+
+    def _run(self, x, *states0):
+        """All layers and directions on (T, B, D); returns the flat tuple ``(output, *final states)``."""
+        finals = [[] for _ in range(self.num_states)]
+        backend = self._backend(x)
+        layer_input = x
+        for layer in range(self.num_layers):
+            if layer > 0 and self.dropout > 0 and self.training:
+                layer_input = nn.functional.dropout(layer_input, self.dropout, training=True)
+            outs = []
+            for direction in range(self.num_directions):
+                index = layer * self.num_directions + direction
+                seq = layer_input if direction == 0 else layer_input.flip(0)
+                out, final = self._direction(seq, tuple(s[index] for s in states0),
+                                             self._layer_params(layer, direction), backend)
+                outs.append(out if direction == 0 else out.flip(0))
+                for k in range(self.num_states):
+                    finals[k].append(final[k])
+            layer_input = torch.cat(outs, dim=2) if len(outs) > 1 else outs[0]
+        return (layer_input, *(torch.stack(f) for f in finals))
+
+    def _input_bias(self, b_ih, b_hh):
+        """The bias that joins the input product: both biases sum there for the RNN and LSTM."""
+        return None if b_ih is None else b_ih + b_hh
+
+    def _direction(self, x, state, params, backend):
+        """One layer, one direction over the sequence: ``(out (T, B, H), final state tuple)``."""
+        w_ih, w_hh, b_ih, b_hh, extra = params
+        steps, batch, width = x.shape
+        bias = self._input_bias(b_ih, b_hh)
+        if self.input_projection:
+            flat = x.reshape(steps * batch, width)
+            a_x = (torch.addmm(bias, flat, w_ih.t()) if bias is not None else flat @ w_ih.t())
+            a_x = a_x.view(steps, batch, -1).unbind(0)
+        outs = []
+        for t in range(steps):
+            if self.input_projection:
+                a_t = a_x[t]
+            else:
+                a_t = torch.addmm(bias, x[t], w_ih.t()) if bias is not None else x[t] @ w_ih.t()
+            state = self._step(a_t, state, w_hh, b_hh, extra, backend)
+            outs.append(state[0])
+        return torch.stack(outs), state
+
+    def _step(self, a_x, state, w_hh, b_hh, extra, backend):
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ CUDA graphs
+    def _graphed_run(self, x, states):
+        if self.dropout > 0 and self.training and self.num_layers > 1:
+            raise ValueError("cuda_graphs=True cannot replay random dropout masks; set dropout=0")
+        grad = torch.is_grad_enabled()
+        key = (tuple(x.shape), x.dtype, x.device, grad, x.requires_grad,
+               tuple(s.requires_grad for s in states))
+        if key not in self._graphed:
+            # Captured once per shape: warm-up, forward and backward graphs. The parameters are
+            # read in place on every replay, so optimiser steps between replays are seen.
+            runner = _Unrolled(self)
+            sample = tuple(t.detach().clone().requires_grad_(t.requires_grad) for t in (x, *states))
+            if grad:
+                self._graphed[key] = torch.cuda.make_graphed_callables(runner, sample)
+            else:
+                self._graphed[key] = _forward_graph(runner, sample)
+        return self._graphed[key](x, *states)
+
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
+        for name, default in (("bias", True), ("batch_first", False), ("dropout", 0.0),
+                              ("bidirectional", False), ("input_projection", True), ("fused", True),
+                              ("triton", None), ("cuda_graphs", False)):
+            if getattr(self, name) != default:
+                s += f", {name}={getattr(self, name)}"
+        return s
+
+
+class _Unrolled(nn.Module):
+    """The owner's eager time loop as a module whose parameters are the owner's (for graph capture)."""
+
+    def __init__(self, owner):
+        super().__init__()
+        self.owner = owner
+
+    def forward(self, x, *states):
+        return self.owner._run(x, *states)
+
+
+def _forward_graph(runner, sample):
+    """Inference only: capture the forward once on static buffers and replay it."""
+    static_in = tuple(t.detach().clone() for t in sample)
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        for _ in range(2):  # warm-up: lazy initialisation and kernel selection must not be captured
+            runner(*static_in)
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        static_out = runner(*static_in)
+
+    def replay(*args):
+        for buffer, value in zip(static_in, args):
+            buffer.copy_(value)
+        graph.replay()
+        return tuple(o.clone() for o in static_out)
+
+    return replay
+
+
+class RNN(_Recurrent):
+    """Elman RNN with torch.nn.RNN's API: h(t) = f(W_ih x(t) + b_ih + W_hh h(t-1) + b_hh)."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None, **options):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         device, dtype, **options)
+
+    def _backend(self, tensor):
+        return "torch"  # one activation per step: nothing to fuse
+
+    def _step(self, a_x, state, w_hh, b_hh, extra, backend):
+        a = torch.addmm(a_x, state[0], w_hh.t())
+        return (torch.tanh(a) if self.nonlinearity == "tanh" else torch.relu(a),)
+
+
+class LSTM(_Recurrent):
+    """LSTM with torch.nn.LSTM's API; ``variant`` picks a Greff et al. variant (default NP = torch.nn).
+
+    Variants with peepholes add a parameter ``weight_peep_l{k}[_reverse]`` of shape (3, H) (p_i, p_f,
+    p_o); load a torch.nn.LSTM's state dict into them with ``strict=False``.
+    """
+
+    num_gates = 4
+    num_states = 2
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None, *,
+                 variant="NP", **options):
+        if proj_size:
+            raise ValueError(f"proj_size={proj_size} is not supported (expected 0)")
+        self.proj_size = 0
+        self.variant = F.lstm_variant(variant)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         device, dtype, **options)
+
+    def _extra_shapes(self):
+        return {"weight_peep": (3, self.hidden_size)} if self.variant.peepholes else {}
+
+    def _triton_step_supported(self):
+        return self.variant == F.TORCH_LSTM
+
+    def _describe_step(self):
+        return f"LSTM variant {self.variant}"
+
+    def _step(self, a_x, state, w_hh, b_hh, extra, backend):
+        h, c = state
+        a = torch.addmm(a_x, h, w_hh.t())
+        peep = extra.get("weight_peep")
+        if self.fused:
+            return F.LSTMStep.apply(a, c, peep, self.variant, backend)
+        return F.lstm_pointwise(a, c, peep, self.variant)[:2]
+
+    def extra_repr(self):
+        s = super().extra_repr()
+        return s if self.variant == F.TORCH_LSTM else s + f", variant={self.variant}"
+
+
+class GRU(_Recurrent):
+    """GRU with torch.nn.GRU's API (the reset gate scales W_hn h(t-1) + b_hn, Eq. 65)."""
+
+    num_gates = 3
+
+    def _input_bias(self, b_ih, b_hh):
+        return b_ih  # b_hn sits inside the reset gate's product, so b_hh stays on the recurrent side
+
+    def _step(self, a_x, state, w_hh, b_hh, extra, backend):
+        h = state[0]
+        a_h = torch.addmm(b_hh, h, w_hh.t()) if b_hh is not None else h @ w_hh.t()
+        if self.fused:
+            return (F.GRUStep.apply(a_x, a_h, h, backend),)
+        return (F.gru_pointwise(a_x, a_h, h)[0],)
