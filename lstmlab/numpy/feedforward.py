@@ -63,7 +63,10 @@ def forward(params, X):
 
 def loss(params, X, d):
     """E = 1/2 sum over samples and output units o of e_o^2, with e_o = d_o - y_o."""
-    y = forward(params, X)[-1]
+    return _error(forward(params, X)[-1], d)
+
+
+def _error(y, d):
     e = _check_targets(d, y) - y
     return 0.5 * float(np.sum(e * e))
 
@@ -131,9 +134,11 @@ def train(sizes, X, d, eta=0.5, epochs=5000, rng=None, params=None):
     if layer_sizes(params) != list(sizes):
         raise ValueError(f"params have layer sizes {layer_sizes(params)}, expected {list(sizes)}")
     fit = Fit(params=params)
+    ys = forward(params, X)
     for _ in range(epochs):
-        ys = forward(params, X)
         for name, change in weight_changes(ys, error_signals(params, ys, d), eta).items():
             params[name] += change
-        fit.losses.append(loss(params, X, d))
+        # this forward pass serves both the error after the epoch and the next epoch's update
+        ys = forward(params, X)
+        fit.losses.append(_error(ys[-1], d))
     return fit
