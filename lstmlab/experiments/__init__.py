@@ -1,0 +1,47 @@
+"""Part III experiments: the 1997 LSTM experiments and the 2000 continual grammar, reproduced.
+
+``python -m lstmlab.experiments NAME [--trials N] [--reduced] [--seed S] [--out FILE]`` runs one;
+:func:`run` does the same from Python (the book calls it with ``reduced=True``).
+"""
+
+import importlib
+import sys
+import time
+
+from lstmlab.experiments import runner
+
+NAMES = ("reber", "long_lag", "adding", "continual_reber")
+
+
+def module(name):
+    if name not in NAMES:
+        raise ValueError(f"unknown experiment {name!r}; expected one of {', '.join(NAMES)}")
+    return importlib.import_module(f"lstmlab.experiments.{name}")
+
+
+def setup_of(name, reduced=False, **overrides):
+    """The setup dict of an experiment (full size or reduced), with overrides applied."""
+    mod = module(name)
+    setup = dict(mod.REDUCED if reduced else mod.FULL)
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    unknown = set(overrides) - set(setup)
+    if unknown:
+        raise ValueError(f"{name} has no setting {sorted(unknown)}; settings: {sorted(setup)}")
+    setup.update(overrides)
+    return setup
+
+
+def run(name, reduced=False, seed=0, progress_file=None, quiet=False, argv=None, **overrides):
+    """Run one experiment and return its JSON-ready record (see :func:`runner.record`)."""
+    mod = module(name)
+    setup = setup_of(name, reduced, **overrides)
+
+    def progress(total, desc):
+        return runner.Progress(total, desc, file=progress_file or sys.stderr, disable=quiet)
+
+    start = time.perf_counter()
+    outcome = mod.run(setup, seed, progress)
+    wall = time.perf_counter() - start
+    result = runner.record(name, setup, outcome, wall, seed, reduced, argv)
+    result["paper"] = mod.PAPER
+    return result

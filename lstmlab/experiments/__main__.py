@@ -1,0 +1,37 @@
+"""Command line: ``python -m lstmlab.experiments NAME [--trials N] [--reduced] [--seed S] [--out FILE]``."""
+
+import argparse
+import json
+import sys
+
+from lstmlab.experiments import NAMES, run, runner
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="python -m lstmlab.experiments",
+                                     description="Reproduce a Part III LSTM experiment.")
+    parser.add_argument("name", choices=NAMES)
+    parser.add_argument("--trials", type=int, help="number of networks trained at once")
+    parser.add_argument("--reduced", action="store_true", help="the short version the book runs")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-sequences", type=int, dest="max_sequences",
+                        help="stop unsolved networks after this many training sequences")
+    parser.add_argument("--max-seconds", type=float, dest="max_seconds",
+                        help="stop training after this much wall time (experiments that support it)")
+    parser.add_argument("--out", help="JSON file for the result (default: print it)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    result = run(args.name, reduced=args.reduced, seed=args.seed, quiet=args.quiet,
+                 argv=["python", "-m", "lstmlab.experiments", *argv],
+                 trials=args.trials, max_sequences=args.max_sequences,
+                 max_seconds=args.max_seconds)
+    if args.out:
+        runner.write(result, args.out)
+    else:
+        print(json.dumps(result, indent=1, default=runner._jsonable))
+    return result
+
+
+if __name__ == "__main__":
+    main()

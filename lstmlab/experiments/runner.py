@@ -1,0 +1,193 @@
+"""Shared machinery of the Part III experiments: progress bar, success criteria, result records."""
+
+import json
+import os
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+
+import numpy as np
+
+import lstmlab
+from lstmlab.numpy import lstm_original as lo
+
+try:  # an optional nicety: the package never depends on tqdm
+    from tqdm import tqdm as _tqdm
+except ImportError:  # pragma: no cover - depends on the environment
+    _tqdm = None
+
+
+class Progress:
+    """A progress bar over ``total`` units: tqdm when installed, otherwise a plain one.
+
+    The plain bar redraws one line on a terminal and prints a new line every tenth of the way
+    elsewhere (a notebook or a log file), so that a captured output stays short.
+    """
+
+    def __init__(self, total, desc, file=None, disable=False):
+        self.total, self.desc, self.done = int(total), desc, 0
+        self.file = sys.stderr if file is None else file
+        self.disable = disable
+        self.start = time.perf_counter()
+        self._bar = None
+        self._last_draw, self._last_tenth = 0.0, -1
+        if not disable and _tqdm is not None:
+            self._bar = _tqdm(total=self.total, desc=desc, file=self.file, mininterval=0.5)
+
+    def update(self, n=1, **info):
+        self.done += n
+        if self.disable:
+            return
+        if self._bar is not None:
+            self._bar.update(n)
+            if info:
+                self._bar.set_postfix(info, refresh=False)
+            return
+        now = time.perf_counter()
+        interactive = getattr(self.file, "isatty", lambda: False)()
+        tenth = 10 * self.done // max(self.total, 1)
+        if interactive and now - self._last_draw > 0.5:
+            self._draw("\r", info)
+            self._last_draw = now
+        elif not interactive and tenth > self._last_tenth:
+            self._draw("", info, end="\n")
+            self._last_tenth = tenth
+
+    def _draw(self, prefix, info, end=""):
+        frac = self.done / max(self.total, 1)
+        bar = "#" * int(20 * frac)
+        extra = " ".join(f"{k}={v}" for k, v in info.items())
+        self.file.write(f"{prefix}{self.desc}: [{bar:<20}] {self.done}/{self.total} "
+                        f"{time.perf_counter() - self.start:.0f}s {extra}{end}")
+        self.file.flush()
+
+    def close(self, **info):
+        if self.disable:
+            return
+        if self._bar is not None:
+            if info:
+                self._bar.set_postfix(info, refresh=False)
+            self._bar.close()
+        else:
+            self._draw("\r" if getattr(self.file, "isatty", lambda: False)() else "", info,
+                       end="\n")
+
+
+# --------------------------------------------------------------------------- success criteria
+
+def legal_most_active(y, legal):
+    """Per step and sequence: are the legal next symbols exactly the most active outputs?
+
+    y, legal: (T, N, 7) outputs and multi-hot legal sets. Steps without a legal set (padding, the
+    end of a string) count as correct. Returns a bool array (T, N).
+    """
+    lowest_legal = np.where(legal > 0, y, np.inf).min(axis=2)
+    highest_other = np.where(legal > 0, -np.inf, y).max(axis=2)
+    return (lowest_legal > highest_other) | (legal.sum(axis=2) == 0)
+
+
+def max_abs_error_below(y, d, mask, bound):
+    """Per sequence (T, N, O arrays): is the largest absolute output error at a target step < bound?"""
+    err = np.where(mask[:, :, None] > 0, np.abs(d - y), 0.0)
+    return err.max(axis=(0, 2)) < bound
+
+
+class RecentWindow:
+    """The last ``size`` values of a per-trial quantity (the adding and temporal-order stop rule)."""
+
+    def __init__(self, n_trials, size):
+        self.values = np.full((n_trials, size), np.nan)
+        self.count = np.zeros(n_trials, dtype=int)
+        self.size = size
+
+    def push(self, value, where):
+        """Append value[n] for every trial n where ``where[n]`` holds."""
+        idx = np.flatnonzero(where)
+        self.values[idx, self.count[idx] % self.size] = value[idx]
+        self.count[idx] += 1
+
+    def full(self):
+        return self.count >= self.size
+
+
+def adding_stop(window_abs_errors, full, correct_bound=0.04, mean_bound=0.01):
+    """1997 stop rule of the adding problem, per trial: the window of recent sequences is full,
+    every one of them was correct (|error| < 0.04) and their mean absolute error is below 0.01."""
+    # NaN marks an empty slot; it compares False, so a window that is not full never passes.
+    ok = full & np.all(window_abs_errors < correct_bound, axis=1)
+    mean = np.mean(np.nan_to_num(window_abs_errors, nan=np.inf), axis=1)
+    return ok & (mean < mean_bound)
+
+
+def tile_params(params, repeats):
+    """Repeat every trial's weights ``repeats`` times along the trial axis (trial-major), so that one
+    forward pass evaluates each network on its own batch of sequences."""
+    return {name: np.repeat(w, repeats, axis=0) for name, w in params.items()}
+
+
+def select(params, trials):
+    """The weights of a subset of trials."""
+    return {name: w[trials] for name, w in params.items()}
+
+
+def count_weights(topo):
+    """Number of trainable weights of one network of this topology (biases included)."""
+    return int(sum(np.prod(shape[1:]) for shape in topo.shapes(1).values()))
+
+
+def streamed_forward(topo, params, x, on_step):
+    """Forward pass without a cache (for long sequences): ``on_step(t, y_o)`` sees each output."""
+    n = x.shape[1]
+    s, r = np.zeros((n, topo.n_cells)), np.zeros((n, topo.n_recurrent))
+    for t in range(x.shape[0]):
+        act = lo.step_forward(topo, params, x[t], s, r)
+        s, r = act["s"], act["r"]
+        on_step(t, act["y_o"])
+
+
+# --------------------------------------------------------------------------- results
+
+def summarise(sequences, cap):
+    """Success rate and median / mean sequences to success over the trials that succeeded."""
+    solved = [s for s in sequences if s is not None]
+    return {"trials": len(sequences), "successes": len(solved),
+            "success_rate": len(solved) / len(sequences) if sequences else 0.0,
+            "sequences_to_success": sequences,
+            "median_sequences": float(np.median(solved)) if solved else None,
+            "mean_sequences": float(np.mean(solved)) if solved else None,
+            "cap_sequences": cap}
+
+
+def machine():
+    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "affinity_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+            "python": platform.python_version()}
+
+
+def versions():
+    return {"lstmlab": lstmlab.__version__, "numpy": np.__version__}
+
+
+def record(name, setup, outcome, wall, seed, reduced, argv=None):
+    """The JSON-ready record of one run."""
+    return {"experiment": name, "reduced": reduced, "seed": seed, "setup": setup, **outcome,
+            "wall_time_s": round(wall, 2), "finished_utc": datetime.now(timezone.utc).isoformat(),
+            "command": argv, "machine": machine(), "versions": versions()}
+
+
+def write(result, path):
+    with open(path, "w") as f:
+        json.dump(result, f, indent=1, default=_jsonable)
+        f.write("\n")
+
+
+def _jsonable(value):
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")

@@ -1,0 +1,203 @@
+"""Part III experiment runner: success criteria on hand-made outputs, the Reber check against an
+independent automaton, the continual stream reader, and tiny runs that write valid JSON."""
+
+import json
+
+import numpy as np
+import pytest
+
+from lstmlab import tasks
+from lstmlab.experiments import __main__ as cli
+from lstmlab.experiments import continual_reber, long_lag, reber, run, runner, setup_of
+from lstmlab.numpy import lstm_original as lo
+
+SYMBOLS = "BTSXPVE"
+
+# The inner Reber grammar as node -> successors, written out independently of lstmlab.tasks.
+INNER = {"n0": [("T", "n1"), ("P", "n2")], "n1": [("S", "n1"), ("X", "n3")],
+         "n2": [("T", "n2"), ("V", "n4")], "n3": [("X", "n2"), ("S", "n5")],
+         "n4": [("P", "n3"), ("V", "n5")], "n5": [("E", "done")]}
+
+
+def successors(string):
+    """For every symbol of an embedded Reber string but the last, the set of legal next symbols."""
+    out = [{"T", "P"}, {"B"}, {s for s, _ in INNER["n0"]}]   # outer B, branch, inner B
+    node = "n0"
+    for symbol in string[3:-2]:                 # the inner string after its B, up to its E
+        node = dict(INNER[node])[symbol]
+        out.append({string[1]} if node == "done" else {s for s, _ in INNER[node]})
+    assert node == "done"
+    return out + [{"E"}]                        # after the repeated branch symbol
+
+
+def one_hot(sets, steps):
+    m = np.zeros((steps, 7))
+    for t, allowed in enumerate(sets):
+        for s in allowed:
+            m[t, SYMBOLS.index(s)] = 1.0
+    return m
+
+
+def test_independent_successors_match_the_generator():
+    batch = tasks.embedded_reber(40, np.random.default_rng(3))
+    for k, string in enumerate(batch.info["strings"]):
+        assert np.array_equal(one_hot(successors(string), batch.x.shape[0]), batch.legal[:, k])
+
+
+def top_k_is_legal(y, allowed):
+    """Independent form of the criterion: sort the outputs, the k largest are the legal symbols."""
+    order = np.argsort(-y, kind="stable")
+    k = len(allowed)
+    top = {SYMBOLS[i] for i in order[:k]}
+    return top == allowed and (k == 7 or y[order[k - 1]] > y[order[k]])
+
+
+def test_reber_criterion_agrees_with_an_independent_legality_check():
+    rng = np.random.default_rng(5)
+    batch = tasks.embedded_reber(60, rng)
+    # outputs near the legal pattern, so that some strings pass and some fail
+    y = batch.legal + rng.normal(scale=0.35, size=batch.legal.shape)
+    ours = np.all(runner.legal_most_active(y, batch.legal), axis=0)
+    independent = np.array([all(top_k_is_legal(y[t, k], allowed)
+                                for t, allowed in enumerate(successors(s)))
+                            for k, s in enumerate(batch.info["strings"])])
+    assert 0 < independent.sum() < len(independent)
+    assert np.array_equal(ours, independent)
+    assert np.array_equal(ours, tasks.legal_symbols_most_active(y, batch))
+
+
+def test_legal_most_active_on_hand_made_outputs():
+    legal = np.zeros((3, 1, 7))
+    legal[0, 0, [1, 4]] = 1          # T or P
+    legal[1, 0, 0] = 1               # B
+    y = np.full((3, 1, 7), 0.1)
+    y[0, 0, [1, 4]] = [0.6, 0.5]
+    y[1, 0, 0] = 0.9
+    assert runner.legal_most_active(y, legal).tolist() == [[True], [True], [True]]  # padding ok
+    y[0, 0, 2] = 0.55                # an illegal S beats the legal P
+    assert runner.legal_most_active(y, legal)[:, 0].tolist() == [False, True, True]
+    y[0, 0, 2] = 0.5                 # a tie is not "most active"
+    assert not runner.legal_most_active(y, legal)[0, 0]
+
+
+def test_max_abs_error_criterion():
+    d = np.zeros((2, 3, 1))
+    y = np.array([[[0.1], [0.3], [0.9]], [[0.2], [0.0], [0.0]]])
+    mask = np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 1.0]])
+    # sequence 2's large error sits at a step without a target
+    assert runner.max_abs_error_below(y, d, mask, 0.25).tolist() == [True, False, True]
+
+
+def test_adding_stop_rule():
+    window = runner.RecentWindow(4, size=3)
+    errors = np.array([0.001, 0.001, 0.05, 0.02])
+    for _ in range(2):
+        window.push(errors, np.ones(4, dtype=bool))
+    stop = runner.adding_stop(window.values, window.full())
+    assert not stop.any()            # two sequences are fewer than the window
+    window.push(errors, np.array([True, False, True, True]))
+    assert window.full().tolist() == [True, False, True, True]
+    # trial 0: all correct, mean 0.001; trial 2: one wrong (0.05 >= 0.04); trial 3: all correct
+    # but mean 0.02 >= 0.01
+    assert runner.adding_stop(window.values, window.full()).tolist() == [True, False, False, False]
+    window.push(np.array([0.039, 0, 0, 0]), np.ones(4, dtype=bool))   # wraps round: oldest out
+    assert window.values[0].tolist() == [0.039, 0.001, 0.001]
+    assert not runner.adding_stop(window.values, window.full())[0]   # mean 0.0137
+
+
+def test_long_lag_check_is_the_max_error_on_both_sequences():
+    setup = setup_of("long_lag", p=6)
+    topo = long_lag.topology(setup)
+    rng = np.random.default_rng(0)
+    params = lo.init_params(topo, 4, rng, scale=0.2)
+    pair = long_lag.both_sequences(6, rng)
+    assert sorted(pair.x[0].argmax(axis=1)) == [5, 6]
+    # widen the bound around each network's own worst error: solved exactly when it lies inside
+    worst = []
+    for k in range(4):
+        y, _ = lo.forward(topo, runner.select(params, [k] * 2), pair.x)
+        worst.append(np.abs(y - pair.d).max())
+    bound = np.sort(worst)[2]
+    assert long_lag.solved(topo, params, pair, bound).tolist() == [w < bound for w in worst]
+
+
+def test_stream_reader_yields_one_grammatical_stream():
+    rng = np.random.default_rng(1)
+    streams = continual_reber.Streams(3, 64, rng)
+    text = [[] for _ in range(3)]
+    prev_legal = None
+    for step in range(400):
+        x, d, legal = streams.current()
+        sym = x.argmax(axis=1)
+        assert np.array_equal(d, streams.x[streams.pos + 1, np.arange(3)])
+        if prev_legal is not None:
+            assert np.all(prev_legal[np.arange(3), sym] == 1)   # every symbol was legal
+        for k in range(3):
+            text[k].append(SYMBOLS[sym[k]])
+        prev_legal = legal
+        restart = np.array([step == 50, False, False])
+        streams.advance(restart)
+        if restart.any():
+            assert streams.current()[0][0].argmax() == 0          # jumped to a B
+            prev_legal = None
+    assert "".join(text[1]).count("B") > 10
+
+
+def tiny(name):
+    return {"reber": dict(trials=2, n_train=4, n_test=4, max_sequences=8, check_every=4),
+            "long_lag": dict(trials=2, p=5, max_sequences=6, check_every=3),
+            "adding": dict(trials=2, T=20, window=3, n_test=8, max_sequences=5),
+            "continual_reber": dict(trials=2, n_test=2, test_length=40, test_every=100,
+                                    max_symbols=150, buffer=128)}[name]
+
+
+@pytest.mark.parametrize("name", ["reber", "long_lag", "adding", "continual_reber"])
+def test_a_tiny_run_writes_valid_json(name, tmp_path):
+    result = run(name, reduced=True, seed=2, quiet=True, **tiny(name))
+    path = tmp_path / f"{name}.json"
+    runner.write(result, path)
+    back = json.loads(path.read_text())
+    assert back["experiment"] == name and back["reduced"] is True
+    assert back["machine"]["cpu_count"] >= 1 and back["wall_time_s"] >= 0
+    assert back["versions"]["numpy"] == np.__version__
+    if name == "continual_reber":
+        for variant in back["variants"].values():
+            assert variant["perfect"] + variant["good"] + variant["rest"] == pytest.approx(1.0)
+    else:
+        assert len(back["sequences_to_success"]) == 2 and 0 <= back["success_rate"] <= 1
+
+
+def test_command_line_writes_the_result(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    cli.main(["long_lag", "--reduced", "--trials", "2", "--max-sequences", "4", "--quiet",
+              "--out", str(out)])
+    assert json.loads(out.read_text())["setup"]["trials"] == 2
+    with pytest.raises(ValueError, match="no setting"):
+        setup_of("reber", T=3)
+
+
+def test_plain_progress_bar_prints_few_lines(monkeypatch):
+    import io
+    monkeypatch.setattr(runner, "_tqdm", None)
+    buf = io.StringIO()
+    bar = runner.Progress(1000, "demo", file=buf)
+    for _ in range(1000):
+        bar.update(1)
+    bar.close()
+    assert 10 <= buf.getvalue().count("\n") <= 13 and "1000/1000" in buf.getvalue()
+
+
+def test_reber_all_predicted_uses_each_networks_own_strings():
+    setup = setup_of("reber", reduced=True)
+    topo = reber.topology(setup)
+    params = lo.init_params(topo, 2, np.random.default_rng(0), scale=0.2)
+    train = tasks.embedded_reber(6, np.random.default_rng(1))
+    test = tasks.embedded_reber(4, np.random.default_rng(2))
+    x, legal = reber._check_set(train, test, 2)
+    per_net = reber.all_predicted(topo, params, x, legal, 5)
+    for k in range(2):
+        cols = list(range(5 * k, 5 * k + 5))
+        y, _ = lo.forward(topo, runner.select(params, [k] * 5), x[:, cols])
+        assert per_net[k] == np.all(runner.legal_most_active(y, legal[:, cols]))
+    # network 0 sees training strings 0-2 and test strings 0-1
+    assert np.array_equal(x[:, 3, :], np.pad(test.x, ((0, x.shape[0] - test.x.shape[0]), (0, 0), (0, 0)))[:, 0])
