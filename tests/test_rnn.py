@@ -165,3 +165,15 @@ def test_ensemble_axes_run_independent_networks():
         np.testing.assert_allclose(grads[1][0][k], grads_k[1][0], rtol=1e-12)  # dh0
         for a, b in zip(grads[2:], grads_k[2:]):
             np.testing.assert_allclose(a[k].reshape(b.shape), b, rtol=1e-12)
+
+
+def test_from_torch_float32_module():
+    module = random_torch_rnn(2, True, True).float()
+    model = RNN.from_torch(module)
+    assert model.dtype == np.float32 and model.params["weight_hh_l1_reverse"].dtype == np.float32
+    x = np.random.default_rng(4).normal(size=(T, B, D)).astype(np.float32)
+    out, hn = model.forward(x)
+    out_t, hn_t = module(torch.tensor(x))
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(hn, hn_t.detach().numpy(), rtol=1e-5, atol=1e-5)

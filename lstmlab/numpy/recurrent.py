@@ -96,7 +96,9 @@ class RecurrentModel:
     def from_torch(cls, module):
         """A model with the same options and a float copy of every parameter of a torch.nn module."""
         name = type(module).__name__
-        if cls.torch_name is None or name != cls.torch_name:
+        if cls.torch_name is None:
+            raise TypeError(f"{cls.__name__} has no torch.nn counterpart to copy from")
+        if name != cls.torch_name:
             raise TypeError(f"{cls.__name__}.from_torch expects a torch.nn.{cls.torch_name}, got {name}")
         if getattr(module, "proj_size", 0):
             raise ValueError(f"proj_size={module.proj_size} is not supported (expected 0)")
