@@ -1,0 +1,288 @@
+"""lstmlab.torch: parity with torch.nn and with lstmlab.numpy (float64, every option that runs on the
+CPU), gradcheck of the fused steps, the Triton kernels in Triton's CPU interpreter where triton is
+installed, and on CUDA float32 / bfloat16 parity with cuDNN at every optimisation level."""
+
+import importlib.util
+import itertools
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import lstmlab.numpy as lnp
+from lstmlab.numpy import lstm as np_lstm
+from lstmlab.torch import GRU, LSTM, RNN, GRUStep, LSTMStep
+from lstmlab.torch import functions as F
+
+T, B, D, H = 5, 3, 4, 3
+TORCH = {RNN: torch.nn.RNN, LSTM: torch.nn.LSTM, GRU: torch.nn.GRU}
+NUMPY = {RNN: lnp.RNN, LSTM: lnp.LSTM, GRU: lnp.GRU}
+OPTIONS = [dict(input_projection=p, fused=f) for p, f in itertools.product([True, False], repeat=2)]
+CUDA = torch.cuda.is_available()
+
+
+def randomise(module, seed):
+    """Random non-zero, asymmetric parameters (a shifted normal), biases included."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_((0.6 * torch.randn(p.shape, generator=gen, dtype=torch.float64) + 0.1).to(p))
+    return module
+
+
+def pair(cls, seed=0, dtype=torch.float64, device="cpu", options=None, **kw):
+    """A random torch.nn module and ours with its state dict."""
+    reference = randomise(TORCH[cls](D, H, dtype=torch.float64, **kw), seed).to(device, dtype)
+    ours = cls(D, H, dtype=dtype, device=device, **kw, **(options or {}))
+    ours.load_state_dict(reference.state_dict())
+    return reference, ours
+
+
+def run_with_grads(module, x, state, weights):
+    """Forward, a weighted sum of every output as the loss, backward; returns outputs and grads."""
+    leaves = [x] + ([state] if isinstance(state, torch.Tensor) else list(state or ()))
+    leaves = [t.detach().clone().requires_grad_() for t in leaves]
+    module.zero_grad()
+    state = None if state is None else (leaves[1] if isinstance(state, torch.Tensor) else tuple(leaves[1:]))
+    out, final = module(leaves[0], state)
+    outputs = [out] + ([final] if isinstance(final, torch.Tensor) else list(final))
+    sum(((o * w).sum() for o, w in zip(outputs, weights))).backward()
+    grads = [t.grad for t in leaves] + [p.grad for p in module.parameters()]
+    return [o.detach() for o in outputs], grads
+
+
+def loss_weights(outputs, seed=3):
+    gen = torch.Generator().manual_seed(seed)
+    return [torch.randn(o.shape, generator=gen, dtype=torch.float64).to(o) for o in outputs]
+
+
+def initial_state(cls, num_layers, dirs, batch=B, dtype=torch.float64, seed=1):
+    gen = torch.Generator().manual_seed(seed)
+    shape = (num_layers * dirs, batch, H)
+    h0 = torch.randn(shape, generator=gen, dtype=torch.float64).to(dtype)
+    return (h0, torch.randn(shape, generator=gen, dtype=torch.float64).to(dtype)) if cls is LSTM else h0
+
+
+def assert_parity(reference, ours, x, state, rtol, atol):
+    with torch.no_grad():
+        out, final = reference(x, state)
+    weights = loss_weights([out] + ([final] if isinstance(final, torch.Tensor) else list(final)))
+    out_ref, grads_ref = run_with_grads(reference, x, state, weights)
+    out_ours, grads_ours = run_with_grads(ours, x, state, weights)
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in reference.named_parameters()]
+    for a, b in zip(out_ours + grads_ours, out_ref + grads_ref):
+        torch.testing.assert_close(a.double(), b.double(), rtol=rtol, atol=atol)
+
+
+# ---------------------------------------------------------------------------- CPU, float64
+@pytest.mark.parametrize("cls", [RNN, LSTM, GRU], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("num_layers,bidirectional,bias", list(itertools.product([1, 2], [False, True],
+                                                                                  [False, True])))
+@pytest.mark.parametrize("options", OPTIONS, ids=lambda o: f"proj{int(o['input_projection'])}"
+                                                           f"-fused{int(o['fused'])}")
+def test_matches_torch_nn_forward_and_all_gradients(cls, num_layers, bidirectional, bias, options):
+    reference, ours = pair(cls, seed=num_layers + 2 * bidirectional, options=options,
+                           num_layers=num_layers, bidirectional=bidirectional, bias=bias)
+    x = torch.randn(T, B, D, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    # The initial state is given in half of the cases, zeros (None) in the other.
+    state = initial_state(cls, num_layers, 2 if bidirectional else 1) if bias == bidirectional else None
+    assert_parity(reference, ours, x, state, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("cls", [RNN, LSTM, GRU], ids=lambda c: c.__name__)
+def test_batch_first_unbatched_relu_and_eval_dropout_match_torch_nn(cls):
+    extra = {"nonlinearity": "relu"} if cls is RNN else {}
+    reference, ours = pair(cls, seed=4, num_layers=2, bidirectional=True, batch_first=True, dropout=0.3,
+                           **extra)
+    reference.eval(), ours.eval()
+    x = torch.randn(B, T, D, dtype=torch.float64)
+    assert_parity(reference, ours, x, initial_state(cls, 2, 2), rtol=1e-10, atol=1e-12)
+    unbatched = torch.randn(T, D, dtype=torch.float64)
+    state = initial_state(cls, 2, 2, batch=1)
+    state = tuple(s[:, 0] for s in state) if cls is LSTM else state[:, 0]
+    out_ref, final_ref = reference(unbatched, state)
+    out, final = ours(unbatched, state)
+    torch.testing.assert_close(out, out_ref, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(final, final_ref, rtol=1e-12, atol=1e-12)
+
+
+def test_training_dropout_acts_between_layers_only():
+    _, ours = pair(LSTM, num_layers=2, dropout=0.5)
+    x = torch.randn(T, B, D, dtype=torch.float64)
+    torch.manual_seed(0)
+    dropped = ours(x)[0]
+    ours.eval()
+    assert not torch.allclose(dropped, ours(x)[0])
+    single = LSTM(D, H, dropout=0.5, dtype=torch.float64)  # one layer: nothing lies between layers
+    torch.testing.assert_close(single.train()(x)[0], single.eval()(x)[0], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name", [n for n in np_lstm.VARIANTS if n != "FGR"])
+@pytest.mark.parametrize("fused", [True, False])
+def test_lstm_variants_match_lstmlab_numpy(name, fused):
+    rng = np.random.default_rng(2)
+    params = {k: 0.6 * rng.normal(size=s) + 0.1 for k, s in np_lstm.param_shapes(D, H, name).items()}
+    x = rng.normal(size=(T, B, D))
+    state0 = (rng.normal(size=(B, H)), rng.normal(size=(B, H)))
+    g_out, g_h, g_c = rng.normal(size=(T, B, H)), rng.normal(size=(B, H)), rng.normal(size=(B, H))
+    out, (h_n, c_n), cache = np_lstm.forward(x, state0, params, name)
+    dx, (dh0, dc0), grads = np_lstm.backward(g_out, (g_h, g_c), cache)
+
+    ours = LSTM(D, H, dtype=torch.float64, variant=name, fused=fused)
+    names = {"w_ih": "weight_ih_l0", "w_hh": "weight_hh_l0", "b_ih": "bias_ih_l0", "b_hh": "bias_hh_l0",
+             "w_peep": "weight_peep_l0"}
+    ours.load_state_dict({names[k]: torch.tensor(v) for k, v in params.items()})
+    weights = [torch.tensor(w) for w in (g_out, g_h, g_c)]
+    state = tuple(torch.tensor(s)[None] for s in state0)
+    outputs, torch_grads = run_with_grads(ours, torch.tensor(x), state, weights)
+    expected = [out, h_n[None], c_n[None], dx, dh0[None], dc0[None]]
+    expected += [grads[k] for k in params]
+    assert [n for n, _ in ours.named_parameters()] == [names[k] for k in params]
+    for got, want in zip(outputs + torch_grads, expected):
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("cls", [RNN, LSTM, GRU], ids=lambda c: c.__name__)
+def test_matches_lstmlab_numpy_models(cls):
+    _, ours = pair(cls, seed=6, num_layers=2, bidirectional=True)
+    model = NUMPY[cls].from_torch(ours)  # same class name, parameter names and options as torch.nn
+    x = torch.randn(T, B, D, dtype=torch.float64)
+    out, final = ours(x)
+    out_np, final_np = model.forward(x.numpy())
+    np.testing.assert_allclose(out.detach().numpy(), out_np, rtol=1e-12, atol=1e-12)
+    weights = loss_weights([out])
+    (out * weights[0]).sum().backward()
+    model.backward(weights[0].numpy())
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), model.grads[name], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", [n for n in np_lstm.VARIANTS if n != "FGR"])
+def test_lstm_step_gradcheck(name):
+    variant = F.lstm_variant(name)
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randn(B, 4 * H, dtype=torch.float64, generator=gen, requires_grad=True)
+    c = torch.randn(B, H, dtype=torch.float64, generator=gen, requires_grad=True)
+    peep = (torch.randn(3, H, dtype=torch.float64, generator=gen, requires_grad=True)
+            if variant.peepholes else None)
+    assert torch.autograd.gradcheck(lambda a, c, p: LSTMStep.apply(a, c, p, variant), (a, c, peep))
+    h, c_new = LSTMStep.apply(a, c, peep, variant)
+    h_ref, c_ref, _ = F.lstm_pointwise(a, c, peep, variant)
+    torch.testing.assert_close((h, c_new), (h_ref, c_ref), rtol=0, atol=0)
+
+
+def test_gru_step_gradcheck():
+    gen = torch.Generator().manual_seed(0)
+    args = [torch.randn(shape, dtype=torch.float64, generator=gen, requires_grad=True)
+            for shape in ((B, 3 * H), (B, 3 * H), (B, H))]
+    assert torch.autograd.gradcheck(GRUStep.apply, tuple(args))
+    torch.testing.assert_close(GRUStep.apply(*args), F.gru_pointwise(*args)[0], rtol=0, atol=0)
+
+
+def test_init_options_and_clear_errors():
+    model = LSTM(D, 8, num_layers=2, bidirectional=True)
+    reference = torch.nn.LSTM(D, 8, num_layers=2, bidirectional=True)
+    assert list(model.state_dict()) == list(reference.state_dict())
+    assert all(p.abs().max() <= 8 ** -0.5 for p in model.parameters())
+    assert "weight_peep_l0" in dict(LSTM(D, H, variant="vanilla").named_parameters())
+    assert "fused=False" in repr(GRU(D, H, fused=False))
+    with pytest.raises(ValueError, match=r"D=4.*\(5, 3, 7\)"):
+        model(torch.zeros(T, B, 7))
+    with pytest.raises(TypeError, match="float64.*float32"):
+        model(torch.zeros(T, B, D, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"c_0 must have shape \(4, 3, 8\), got \(2, 3, 8\)"):
+        model(torch.zeros(T, B, D), (torch.zeros(4, B, 8), torch.zeros(2, B, 8)))
+    with pytest.raises(TypeError, match=r"tuple \(h_0, c_0\)"):
+        model(torch.zeros(T, B, D), torch.zeros(4, B, 8))
+    with pytest.raises(ValueError, match="FGR"):
+        LSTM(D, H, variant="FGR")
+    with pytest.raises(ValueError, match="proj_size"):
+        LSTM(D, H, proj_size=2)
+    with pytest.raises(ValueError, match="fused"):
+        GRU(D, H, fused=False, triton=True)
+    with pytest.raises(ValueError, match="nonlinearity"):
+        RNN(D, H, nonlinearity="sigmoid")
+    # The CUDA-only options are harmless elsewhere: the CPU runs the exact torch step.
+    _, ours = pair(GRU, options=dict(triton=True, cuda_graphs=True))
+    reference, plain = pair(GRU)
+    x = torch.randn(T, B, D, dtype=torch.float64)
+    torch.testing.assert_close(ours(x), plain(x), rtol=0, atol=0)
+
+
+# ---------------------------------------------------------------------------- Triton interpreter
+TRITON = importlib.util.find_spec("triton") is not None
+
+
+@pytest.mark.skipif(not TRITON, reason="triton is not installed")
+def test_triton_kernels_in_the_cpu_interpreter():
+    """Triton's interpreter must be chosen before triton is imported: run the checks in a child."""
+    if os.environ.get("TRITON_INTERPRET") != "1":
+        env = dict(os.environ, TRITON_INTERPRET="1")
+        result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                 f"{__file__}::test_triton_kernels_in_the_cpu_interpreter"],
+                                env=env, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return
+    from lstmlab.torch import triton_kernels
+    assert triton_kernels.AVAILABLE
+    gen = torch.Generator().manual_seed(1)
+    a, c = (torch.randn(s, dtype=torch.float64, generator=gen, requires_grad=True) for s in ((B, 4 * H), (B, H)))
+    assert torch.autograd.gradcheck(lambda a, c: LSTMStep.apply(a, c, None, F.TORCH_LSTM, "triton"), (a, c))
+    torch.testing.assert_close(LSTMStep.apply(a, c, None, F.TORCH_LSTM, "triton"),
+                               F.lstm_pointwise(a, c)[:2], rtol=1e-14, atol=1e-15)
+    args = tuple(torch.randn(s, dtype=torch.float64, generator=gen, requires_grad=True)
+                 for s in ((B, 3 * H), (B, 3 * H), (B, H)))
+    assert torch.autograd.gradcheck(lambda *t: GRUStep.apply(*t, "triton"), args)
+    torch.testing.assert_close(GRUStep.apply(*args, "triton"), F.gru_pointwise(*args)[0],
+                               rtol=1e-14, atol=1e-15)
+
+
+# ---------------------------------------------------------------------------- CUDA
+# Levels as in benchmarks/lstm_gpu.py: each adds one optimisation to the one before.
+LEVELS = {
+    "naive": dict(input_projection=False, fused=False, triton=False),
+    "projection": dict(input_projection=True, fused=False, triton=False),
+    "fused": dict(input_projection=True, fused=True, triton=False),
+    "triton": dict(input_projection=True, fused=True, triton=None),
+    "graphs": dict(input_projection=True, fused=True, triton=None, cuda_graphs=True),
+}
+# float32: cuDNN may use TF32 tensor cores or another summation order; with TF32 off the only
+# difference is the order of float32 sums over D, H <= 64 terms of O(1) products, so a few hundred
+# ulps (1e-4 absolute on O(1) outputs, gradients summed over T*B more) covers it with margin.
+# bfloat16: 8 mantissa bits, relative step 2^-8 = 0.4 %; cuDNN accumulates the products in float32
+# while our pointwise maths rounds to bfloat16 after each op, so over T = 5 steps a few bfloat16
+# ulps of O(1) values: 5e-2 absolute, and gradients, which sum T * B such terms, 1e-1.
+TOLERANCES = {torch.float32: dict(rtol=1e-4, atol=1e-4), torch.bfloat16: dict(rtol=5e-2, atol=1e-1)}
+
+
+@pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")
+@pytest.mark.parametrize("cls", [LSTM, GRU], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("level", list(LEVELS))
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
+def test_cuda_matches_cudnn(cls, level, dtype):
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    reference, ours = pair(cls, seed=3, dtype=dtype, device="cuda", options=LEVELS[level],
+                           num_layers=2, bidirectional=True)
+    x = torch.randn(T, B, D, device="cuda", dtype=torch.float64).to(dtype)
+    state = tuple(s.cuda() for s in initial_state(cls, 2, 2, dtype=dtype)) if cls is LSTM \
+        else initial_state(cls, 2, 2, dtype=dtype).cuda()
+    for _ in range(2):  # CUDA graphs: the second call replays the captured graph
+        assert_parity(reference, ours, x, state, **TOLERANCES[dtype])
+
+
+@pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")
+def test_cuda_graphs_follow_parameter_updates_and_inference():
+    _, ours = pair(LSTM, dtype=torch.float32, device="cuda", options=LEVELS["graphs"])
+    _, eager = pair(LSTM, dtype=torch.float32, device="cuda", options=LEVELS["fused"])
+    x = torch.randn(T, B, D, device="cuda")
+    for step in range(3):
+        torch.testing.assert_close(ours(x)[0], eager(x)[0], rtol=1e-5, atol=1e-5)
+        with torch.no_grad():
+            torch.testing.assert_close(ours(x)[0], eager(x)[0], rtol=1e-5, atol=1e-5)
+            for p, q in zip(ours.parameters(), eager.parameters()):
+                p.add_(0.01 * step)
+                q.add_(0.01 * step)
