@@ -74,7 +74,6 @@ def sequence_backward(d_out, d_final_state, cache):
     return dx, (dh,), dw_ih, dw_hh, db_ih, db_hh
 
 
-
 def tanh_layer(x, h0, w_ih, w_hh, b_ih, b_hh):
     """Eqs. (6)-(7) as torch.nn.RNN (tanh, both biases) over a (T, B, D) sequence; returns h (T, B, H)."""
     hs, _, _ = sequence_forward(x, (h0,), w_ih, w_hh, b_ih, b_hh)
@@ -90,6 +89,7 @@ def tanh_layer_backward(d_h, x, h0, h, w_ih, w_hh):
     cache = (x, h0, h, w_ih, w_hh, (bias_shape, bias_shape), "tanh")
     dx, (dh0,), dw_ih, dw_hh, db_ih, db_hh = sequence_backward(d_h, (np.zeros_like(h0),), cache)
     return dx, dh0, dw_ih, dw_hh, db_ih, db_hh
+
 
 class RNN(RecurrentModel):
     """Elman RNN with torch.nn.RNN's constructor, parameters, shapes and results (tanh or relu)."""

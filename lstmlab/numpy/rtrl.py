@@ -13,7 +13,6 @@ from lstmlab.numpy.activations import sigmoid, sigmoid_prime
 from lstmlab.numpy.fully_recurrent import check_sequence
 
 
-
 def sensitivity_step(p, W, X, y):
     """Eq. (18): p^k_uv(τ+1) = f'_k(z_k(τ+1)) [δ_uk X_v(τ+1) + Σ_l W[l, k] p^l_uv(τ)].
 
@@ -36,6 +35,7 @@ def gradient(e, p):
     sensitivities of the same step. Returns an array shaped like W.
     """
     return -np.einsum("bk,bvuk->vu", e, p)
+
 
 class RTRL:
     """A fully recurrent network learning online: call :meth:`step` as each input arrives."""
