@@ -174,13 +174,13 @@ def draw_unfolded(n_units=2, steps=3):
         ax.axis("off")
     left.set_title("recurrent network")
     right.set_title(f"unfolded over {steps} steps: a feed-forward network with shared weights")
-    units = [(0.0, y) for y, _ in _row(n_units, 0.0, 0.0, 1.4)]
+    units = _row(n_units, 0.0, 0.0, 1.6)
     for k, p in enumerate(units):
         _unit(left, p, "hidden", f"$u_{k + 1}$")
         _self_loop(left, p, colour="#990000")
         for q in units:
             if q != p:
-                _arrow(left, p, q, recurrent=True, rad=0.4, colour="#990000")
+                _arrow(left, p, q, recurrent=True, rad=0.35, colour="#990000")
     _frame(left, units)
     columns = [[(1.8 * t, y) for y, _ in _row(n_units, 0.0, 0.0, 1.4)] for t in range(steps + 1)]
     for t, column in enumerate(columns):
@@ -193,8 +193,10 @@ def draw_unfolded(n_units=2, steps=3):
             for u, b in enumerate(columns[t + 1]):
                 _arrow(right, a, b, colour="#990000")
                 if t == 0:
-                    mid = (0.35 * a[0] + 0.65 * b[0], 0.35 * a[1] + 0.65 * b[1] + 0.12)
-                    right.text(*mid, f"$W_{{[{v + 1},{u + 1}]}}$", fontsize=7, ha="center")
+                    # Near the arrow's start the crossing arrows are still apart: room for labels.
+                    at = (0.7 * a[0] + 0.3 * b[0], 0.7 * a[1] + 0.3 * b[1] + (0.15 if u == v else 0.0))
+                    right.text(*at, f"$W_{{[{v + 1},{u + 1}]}}$", fontsize=7, ha="center", va="bottom",
+                               bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
     _frame(right, sum(columns, []))
     right.set_ylim(right.get_ylim()[0], right.get_ylim()[1] + 0.5)
     return fig
