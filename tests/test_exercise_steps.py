@@ -110,6 +110,21 @@ def test_lstm_step_and_gates_match_torch_lstm_cell():
     np.testing.assert_allclose(g, np.tanh(a[:, 2 * H:3 * H]), rtol=1e-12)
 
 
+
+def test_lstm_layer_matches_torch_lstm():
+    x_t, h_prev, c_prev, w_ih, w_hh, b_ih, b_hh = lstm_problem(11)
+    x = np.random.default_rng(12).normal(size=(T, B, D))
+    net = torch.nn.LSTM(D, H, dtype=torch.float64)
+    with torch.no_grad():
+        for name, value in (("weight_ih_l0", w_ih), ("weight_hh_l0", w_hh),
+                            ("bias_ih_l0", b_ih), ("bias_hh_l0", b_hh)):
+            getattr(net, name).copy_(torch.tensor(value))
+        out, (h_n, c_n) = net(torch.tensor(x), (torch.tensor(h_prev)[None], torch.tensor(c_prev)[None]))
+    hs, (h_T, c_T) = lstm.layer(x, h_prev, c_prev, w_ih, w_hh, b_ih, b_hh)
+    np.testing.assert_allclose(hs, out.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(h_T, h_n[0].numpy(), rtol=1e-12)
+    np.testing.assert_allclose(c_T, c_n[0].numpy(), rtol=1e-12)
+
 def test_lstm_step_backward_matches_torch_autograd():
     x_t, h_prev, c_prev, w_ih, w_hh, b_ih, b_hh = lstm_problem(6)
     rng = np.random.default_rng(7)

@@ -232,6 +232,12 @@ def step(x_t, h_prev, c_prev, w_ih, w_hh, b_ih, b_hh):
     return rec["h"], rec["c"]
 
 
+
+def layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
+    """:func:`step` over a (T, B, D) sequence, as torch.nn.LSTM returns it: ``(h (T, B, H), (h_T, c_T))``."""
+    hs, final, _ = sequence_forward(x, (h0, c0), w_ih, w_hh, b_ih, b_hh)
+    return hs, final
+
 def step_backward(dh, dc, cache):
     """Full BPTT through one torch.nn.LSTM step; returns ``(dx, (dh_prev, dc_prev), grads)``.
 
