@@ -16,9 +16,10 @@ from lstmlab.numpy import lstm_original as lo
 
 FULL = {"T": 100, "blocks": 2, "cells_per_block": 2, "lr": 0.5, "init_scale": 0.1,
         "in_bias": [-3.0, -6.0], "trials": 10, "window": 2000, "correct_bound": 0.04,
-        "mean_bound": 0.01, "n_test": 2560, "max_sequences": 300_000, "max_seconds": None}
+        "mean_bound": 0.01, "n_test": 2560, "max_sequences": 300_000, "max_seconds": None,
+        "record_every": 1000}
 REDUCED = {**FULL, "T": 20, "trials": 3, "window": 500, "n_test": 512, "max_sequences": 20_000,
-           "max_seconds": 100}
+           "max_seconds": 100, "record_every": 500}
 
 PAPER = {"table": "Table 7", "row": "T = 100 (minimal lag 50)", "weights": 93, "trials": 10,
          "success_rate": None, "mean_sequences": 74_000, "wrong_of_2560": 1}
@@ -54,13 +55,20 @@ def run(setup, seed, progress=None):
     solved_at = [None] * n
     active = np.ones(n, dtype=bool)
     start, seen, stopped_by = time.perf_counter(), 0, "max_sequences"
+    block_sum, history = np.zeros(n), []
     bar = progress(setup["max_sequences"], f"adding T={setup['T']}") if progress else None
     while seen < setup["max_sequences"] and active.any():
         batch = tasks.adding(setup["T"], n, rng)
         y = lo.learn_online(topo, params, batch.x, batch.d, batch.mask,
                             np.where(active, setup["lr"], 0.0))
         seen += 1
-        window.push(final_errors(y, batch), active)
+        errors = final_errors(y, batch)
+        window.push(errors, active)
+        block_sum += errors
+        if seen % setup["record_every"] == 0:
+            history.append({"sequences": seen,
+                            "mean_abs_error": (block_sum / setup["record_every"]).tolist()})
+            block_sum[:] = 0.0
         done = active & runner.adding_stop(window.values, window.full(), setup["correct_bound"],
                                            setup["mean_bound"])
         for k in np.flatnonzero(done):
@@ -79,4 +87,5 @@ def run(setup, seed, progress=None):
     outcome["test_wrong"] = test_wrong(topo, params, setup, rng).tolist()
     outcome["recent_mean_abs_error"] = np.nanmean(window.values, axis=1).tolist()
     outcome["weights_per_network"] = runner.count_weights(topo)
+    outcome["history"] = history
     return outcome

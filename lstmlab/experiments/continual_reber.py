@@ -115,6 +115,7 @@ def train_variant(setup, forget_gate, rng, bar, start):
     active = np.ones(n, dtype=bool)
     lengths = np.zeros((n, setup["n_test"]), dtype=int)
     symbols, stopped_by = 0, "max_symbols"
+    history = []
     ones = np.ones(n)
 
     def test(idx):
@@ -123,6 +124,7 @@ def train_variant(setup, forget_gate, rng, bar, start):
         for k in idx[perfect]:
             solved_at[k] = int(finished[k]) + 1   # streams presented, the current one included
         active[idx[perfect]] = False
+        history.append({"symbols": symbols, "mean_error_free_length": lengths.mean(axis=1).tolist()})
 
     while symbols < setup["max_symbols"] and active.any():
         x_t, d_t, legal_t = streams.current()
@@ -145,7 +147,7 @@ def train_variant(setup, forget_gate, rng, bar, start):
             break
     if symbols % setup["test_every"] and active.any():
         test(np.flatnonzero(active))
-    return topo, solved_at, lengths, finished, symbols, stopped_by
+    return topo, solved_at, lengths, finished, symbols, stopped_by, history
 
 
 def run(setup, seed, progress=None):
@@ -154,7 +156,7 @@ def run(setup, seed, progress=None):
     for name, forget_gate in VARIANTS.items():
         bar = progress(setup["max_symbols"], name) if progress else None
         start = time.perf_counter()
-        topo, solved_at, lengths, finished, symbols, stopped_by = train_variant(
+        topo, solved_at, lengths, finished, symbols, stopped_by, history = train_variant(
             setup, forget_gate, rng, bar, start)
         if bar:
             bar.close(perfect=sum(v is not None for v in solved_at))
@@ -171,7 +173,8 @@ def run(setup, seed, progress=None):
             "training_streams": finished.tolist(), "symbols_per_network": symbols,
             "stopped_by": "all perfect" if perfect.all() else stopped_by,
             "wall_time_s": round(time.perf_counter() - start, 2),
-            "weights_per_network": runner.count_weights(topo), "networks": n})
+            "weights_per_network": runner.count_weights(topo), "networks": n,
+            "test_history": history})
         del result["sequences_to_success"], result["cap_sequences"]
         outcome["variants"][name] = result
     return outcome

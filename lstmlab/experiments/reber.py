@@ -18,7 +18,7 @@ FULL = {"blocks": 3, "cells_per_block": 2, "lr": 0.5, "init_scale": 0.2,
         "out_bias": [-1.0, -2.0, -3.0], "n_train": 256, "n_test": 256, "trials": 30,
         "max_sequences": 100_000, "check_every": 256,
         "max_seconds": None}
-REDUCED = {**FULL, "trials": 4, "max_sequences": 16_384}
+REDUCED = {**FULL, "trials": 3, "max_sequences": 8192, "check_every": 512}
 
 PAPER = {"table": "Table 1", "row": "LSTM, 3 blocks x 2 cells, lr 0.5", "weights": 276,
          "trials": 30, "success_rate": 1.00, "mean_sequences": 8440}
@@ -29,15 +29,20 @@ def topology(setup):
                        n_out=7)
 
 
-def all_predicted(topo, params, x, legal, per_trial):
-    """Per network: are the legal next symbols the most active outputs on all its strings?
+def strings_predicted(topo, params, x, legal, per_trial):
+    """Per network and string: are the legal next symbols the most active outputs at every step?
 
     x, legal: (T, N * per_trial, 7), each network's strings side by side (trial-major).
+    Returns a bool array (N, per_trial).
     """
     n = params["W_o"].shape[0]
     y, _ = lo.forward(topo, runner.tile_params(params, per_trial), x)
-    ok = np.all(runner.legal_most_active(y, legal), axis=0)
-    return ok.reshape(n, per_trial).all(axis=1)
+    return np.all(runner.legal_most_active(y, legal), axis=0).reshape(n, per_trial)
+
+
+def all_predicted(topo, params, x, legal, per_trial):
+    """Per network: the 1997 success criterion, every string of its own set predicted."""
+    return strings_predicted(topo, params, x, legal, per_trial).all(axis=1)
 
 
 def run(setup, seed, progress=None):
@@ -54,6 +59,7 @@ def run(setup, seed, progress=None):
     solved_at = [None] * n
     start, seen, stopped_by = time.perf_counter(), 0, "max_sequences"
     active = np.ones(n, dtype=bool)
+    fraction, history = np.zeros(n), []
     bar = progress(setup["max_sequences"], "reber") if progress else None
     while seen < setup["max_sequences"] and active.any():
         perm = np.stack([k * n_train + rng.permutation(n_train) for k in range(n)])
@@ -67,8 +73,11 @@ def run(setup, seed, progress=None):
             if seen % setup["check_every"] == 0:
                 idx = np.flatnonzero(active)
                 cols_chk = (idx[:, None] * per_trial + np.arange(per_trial)).ravel()
-                done = all_predicted(topo, runner.select(params, idx), x[:, cols_chk],
-                                     legal[:, cols_chk], per_trial)
+                ok = strings_predicted(topo, runner.select(params, idx), x[:, cols_chk],
+                                       legal[:, cols_chk], per_trial)
+                fraction[idx] = ok.mean(axis=1)
+                history.append({"sequences": seen, "fraction_strings_correct": fraction.tolist()})
+                done = ok.all(axis=1)
                 for k in idx[done]:
                     solved_at[k] = seen
                 active[idx[done]] = False
@@ -86,6 +95,7 @@ def run(setup, seed, progress=None):
     outcome["sequences_presented"] = seen
     outcome["stopped_by"] = "all solved" if not active.any() else stopped_by
     outcome["weights_per_network"] = runner.count_weights(topo)
+    outcome["history"] = history
     return outcome
 
 

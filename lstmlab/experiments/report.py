@@ -1,0 +1,153 @@
+"""Tables and figures of the experiments chapter: recorded results next to the published ones."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def load(name):
+    """The recorded full-size result of an experiment, or None if none was recorded."""
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _num(value, digits=0):
+    if value is None:
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+def _pct(value):
+    return "—" if value is None else f"{100 * value:.0f}"
+
+
+def table(header, rows):
+    """A Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _run_note(r):
+    """How much was run and why it stopped, for the table's last column."""
+    presented = r.get("sequences_presented")
+    stop = {"all solved": "all networks succeeded", "max_seconds": "time budget used up",
+            "max_sequences": "sequence cap reached"}.get(r.get("stopped_by"), r.get("stopped_by"))
+    return f"{_num(presented)} sequences presented; {stop}"
+
+
+def reber_table(r):
+    p = r["paper"] if r else None
+    header = ["", "networks", "weights", "lr", "% success", "mean (median) sequences", "run"]
+    rows = [["paper (Table 1, 3 blocks × 2 cells)", 30, 276, 0.5, 100, "8,440", "—"]]
+    if r:
+        rows.append(["ours", r["trials"], r["weights_per_network"], r["setup"]["lr"],
+                     _pct(r["success_rate"]),
+                     f"{_num(r['mean_sequences'])} ({_num(r['median_sequences'])})", _run_note(r)])
+    else:
+        rows.append(["ours", "not run", "", "", "", "", ""])
+    del p
+    return table(header, rows)
+
+
+def long_lag_table(r):
+    header = ["", "networks", "p", "lr", "% success", "mean (median) sequences", "run"]
+    rows = [["paper (Table 2, LSTM)", 18, 100, 1.0, 100, "5,040", "stop at 5,000,000"]]
+    if r:
+        rows.append(["ours", r["trials"], r["setup"]["p"], r["setup"]["lr"], _pct(r["success_rate"]),
+                     f"{_num(r['mean_sequences'])} ({_num(r['median_sequences'])})", _run_note(r)])
+    else:
+        rows.append(["ours", "not run", "", "", "", "", ""])
+    return table(header, rows)
+
+
+def adding_table(r):
+    header = ["", "networks", "weights", "T", "% stopped by the criterion",
+              "mean (median) sequences", "wrong of 2,560 (stopped nets)", "run"]
+    rows = [["paper (Table 7)", 10, 93, 100, "—", "74,000", "1", "—"]]
+    if r:
+        solved = [k for k, s in enumerate(r["sequences_to_success"]) if s is not None]
+        wrong = [r["test_wrong"][k] for k in solved]
+        rows.append(["ours", r["trials"], r["weights_per_network"], r["setup"]["T"],
+                     _pct(r["success_rate"]),
+                     f"{_num(r['mean_sequences'])} ({_num(r['median_sequences'])})",
+                     _num(np.mean(wrong), 1) if wrong else "—", _run_note(r)])
+    else:
+        rows.append(["ours", "not run", "", "", "", "", "", ""])
+    return table(header, rows)
+
+
+def continual_table(r):
+    header = ["", "networks", "% perfect", "mean streams to perfect", "% good", "% rest",
+              "test streams", "run"]
+    paper = r["paper"] if r else None
+    rows = [["paper, standard LSTM", 100, 0, "—", 1, 99, "10 × 100,000", "—"],
+            ["paper, forget gates", 100, 18, "18,889", 29, 53, "10 × 100,000", "—"]]
+    if r:
+        setup = r["setup"]
+        for name, v in r["variants"].items():
+            stop = "time budget used up" if v["stopped_by"] == "max_seconds" else v["stopped_by"]
+            rows.append([f"ours, {name}", v["networks"], _pct(v["perfect"]),
+                         _num(v["mean_sequences"]), _pct(v["good"]), _pct(v["rest"]),
+                         f"{setup['n_test']} × {setup['test_length']:,}",
+                         f"{v['symbols_per_network']:,} training symbols per network; {stop}"])
+    del paper
+    return table(header, rows)
+
+
+TABLES = {"reber": reber_table, "long_lag": long_lag_table, "adding": adding_table,
+          "continual_reber": continual_table}
+
+
+def comparison(name):
+    """Markdown table: the published numbers and our recorded full-size run."""
+    return TABLES[name](load(name))
+
+
+def summary(result):
+    """One line about a run: successes, sequences, time."""
+    if result["experiment"] == "continual_reber":
+        parts = [f"{name}: {_pct(v['perfect'])}% perfect, {_pct(v['good'])}% good, "
+                 f"mean error-free test length {np.mean(v['mean_error_free_test_length']):,.0f}"
+                 for name, v in result["variants"].items()]
+        body = "; ".join(parts)
+    else:
+        body = (f"{result['successes']} of {result['trials']} networks succeeded, after "
+                f"{result['sequences_to_success']} sequences")
+    return (f"{body}. Wall time {result['wall_time_s']:.0f} s, CPU time "
+            f"{result.get('cpu_time_s', float('nan')):.0f} s.")
+
+
+def plot_history(result, ax):
+    """The learning curve the run recorded, one line per network."""
+    name = result["experiment"]
+    if name == "continual_reber":
+        for variant, v in result["variants"].items():
+            h = v["test_history"]
+            if h:
+                x = [e["symbols"] for e in h]
+                y = np.array([e["mean_error_free_length"] for e in h])
+                ax.plot(x, y, color="C1" if "forget" in variant else "C0", alpha=0.7)
+                ax.plot([], [], color="C1" if "forget" in variant else "C0", label=variant)
+        ax.set(xlabel="training symbols", ylabel="mean error-free test length", yscale="log")
+        ax.legend()
+        return
+    key, label = {"reber": ("fraction_strings_correct", "fraction of strings predicted"),
+                  "long_lag": ("max_abs_error", "max |error| on the two sequences"),
+                  "adding": ("mean_abs_error", "mean |error| (block of sequences)")}[name]
+    h = result["history"]
+    if not h:
+        return
+    x = [e["sequences"] for e in h]
+    y = np.array([e[key] for e in h], dtype=float)
+    ax.plot(x, y, alpha=0.8)
+    ax.set(xlabel="training sequences", ylabel=label)
+    if name == "long_lag":
+        ax.axhline(result["setup"]["bound"], color="k", ls="--", lw=1)
+        ax.set_yscale("log")
+    if name == "adding":
+        ax.axhline(result["setup"]["correct_bound"], color="k", ls="--", lw=1)
+        ax.set_yscale("log")
