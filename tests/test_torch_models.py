@@ -203,6 +203,10 @@ def test_init_options_and_clear_errors():
         LSTM(D, H, proj_size=2)
     with pytest.raises(ValueError, match="fused"):
         GRU(D, H, fused=False, triton=True)
+    with pytest.raises(ValueError, match="triton=True.*variant NP"):
+        LSTM(D, H, variant="vanilla", triton=True)
+    with pytest.raises(ValueError, match="triton=True.*nothing to fuse"):
+        RNN(D, H, triton=True)
     with pytest.raises(ValueError, match="nonlinearity"):
         RNN(D, H, nonlinearity="sigmoid")
     # The CUDA-only options are harmless elsewhere: the CPU runs the exact torch step.
@@ -238,6 +242,12 @@ def test_triton_kernels_in_the_cpu_interpreter():
     assert torch.autograd.gradcheck(lambda *t: GRUStep.apply(*t, "triton"), args)
     torch.testing.assert_close(GRUStep.apply(*args, "triton"), F.gru_pointwise(*args)[0],
                                rtol=1e-14, atol=1e-15)
+    # Whole models with the kernels in every step (only CUDA chooses them by itself).
+    for cls in (LSTM, GRU):
+        reference, ours = pair(cls, num_layers=2, bidirectional=True)
+        ours._backend = lambda tensor: "triton"
+        assert_parity(reference, ours, torch.randn(T, B, D, dtype=torch.float64),
+                      initial_state(cls, 2, 2), rtol=1e-10, atol=1e-12)
 
 
 # ---------------------------------------------------------------------------- CUDA

@@ -51,6 +51,8 @@ class _Recurrent(nn.Module):
         self.input_projection, self.fused = bool(input_projection), bool(fused)
         self.triton, self.cuda_graphs = triton, bool(cuda_graphs)
         self._graphed = {}
+        if triton and self._triton_refusal():
+            raise ValueError(f"triton=True: {self._triton_refusal()}")
         factory = {"device": device, "dtype": dtype}
         rows = self.num_gates * hidden_size
         # Registered in torch.nn's order, so state_dict keys and order are the same.
@@ -89,23 +91,17 @@ class _Recurrent(nn.Module):
 
     def _backend(self, tensor):
         """'triton' where the options and the device allow the kernels, else 'torch'."""
-        if self.triton is False or not (self.fused and tensor.is_cuda):
+        if self.triton is False or not (self.fused and tensor.is_cuda) or self._triton_refusal():
             return "torch"  # triton=True off CUDA too: the kernels are CUDA's, the torch step is exact
-        if not self._triton_step_supported():
-            if self.triton:
-                raise ValueError(f"triton=True supports only torch.nn's step, not {self._describe_step()}")
-            return "torch"
         if not triton_kernels.AVAILABLE:
             if self.triton:
                 raise RuntimeError(f"triton=True but triton does not import: {triton_kernels.IMPORT_ERROR}")
             return "torch"
         return "triton"
 
-    def _triton_step_supported(self):
-        return True
-
-    def _describe_step(self):
-        return type(self).__name__
+    def _triton_refusal(self):
+        """Why the Triton kernels cannot compute this model's step, or None."""
+        return None
 
     # ------------------------------------------------------------------ checks
     def _check_input(self, x):
@@ -211,7 +207,7 @@ class _Recurrent(nn.Module):
         if self.dropout > 0 and self.training and self.num_layers > 1:
             raise ValueError("cuda_graphs=True cannot replay random dropout masks; set dropout=0")
         grad = torch.is_grad_enabled()
-        key = (tuple(x.shape), x.dtype, x.device, grad, x.requires_grad,
+        key = (tuple(x.shape), x.dtype, x.device, grad, self.training, x.requires_grad,
                tuple(s.requires_grad for s in states))
         if key not in self._graphed:
             # Captured once per shape: warm-up, forward and backward graphs. The parameters are
@@ -268,7 +264,10 @@ def _forward_graph(runner, sample):
 
 
 class RNN(_Recurrent):
-    """Elman RNN with torch.nn.RNN's API: h(t) = f(W_ih x(t) + b_ih + W_hh h(t-1) + b_hh)."""
+    """Elman RNN with torch.nn.RNN's API: h(t) = f(W_ih x(t) + b_ih + W_hh h(t-1) + b_hh).
+
+    One activation per step leaves nothing to fuse: ``fused`` has no effect and ``triton`` is refused.
+    """
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
                  batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None, **options):
@@ -278,8 +277,8 @@ class RNN(_Recurrent):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          device, dtype, **options)
 
-    def _backend(self, tensor):
-        return "torch"  # one activation per step: nothing to fuse
+    def _triton_refusal(self):
+        return "the RNN step is one activation: there is nothing to fuse"
 
     def _step(self, a_x, state, w_hh, b_hh, extra, backend):
         a = torch.addmm(a_x, state[0], w_hh.t())
@@ -309,11 +308,10 @@ class LSTM(_Recurrent):
     def _extra_shapes(self):
         return {"weight_peep": (3, self.hidden_size)} if self.variant.peepholes else {}
 
-    def _triton_step_supported(self):
-        return self.variant == F.TORCH_LSTM
-
-    def _describe_step(self):
-        return f"LSTM variant {self.variant}"
+    def _triton_refusal(self):
+        if self.variant != F.TORCH_LSTM:
+            return f"the kernels compute torch.nn.LSTM's step (variant NP), not {self.variant}"
+        return None
 
     def _step(self, a_x, state, w_hh, b_hh, extra, backend):
         h, c = state
