@@ -91,7 +91,8 @@ def lstm_problem(seed):
 def torch_cell(w_ih, w_hh, b_ih, b_hh):
     cell = torch.nn.LSTMCell(D, H, dtype=torch.float64)
     with torch.no_grad():
-        for name, value in (("weight_ih", w_ih), ("weight_hh", w_hh), ("bias_ih", b_ih), ("bias_hh", b_hh)):
+        for name, value in (("weight_ih", w_ih), ("weight_hh", w_hh),
+                            ("bias_ih", b_ih), ("bias_hh", b_hh)):
             getattr(cell, name).copy_(torch.tensor(value))
     return cell
 
@@ -180,3 +181,20 @@ def test_truncated_partials_are_one_step_derivatives_plus_decayed_carry(which):
             assert relative_error(direct[trial, cell], numeric[trial, cell]) <= 1e-7
     p = rng.normal(size=(n, cells, width))
     np.testing.assert_allclose(partials(p) - direct, activations()[0][:, :, None] * p, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("forget_gate", [True, False])
+def test_partial_weight_gradients_sum_each_blocks_cells(forget_gate):
+    rng = np.random.default_rng(13)
+    n, blocks, cells, width = 2, 2, 3, 4
+    eps_s = rng.normal(size=(n, blocks * cells))
+    p = {k: rng.normal(size=(n, blocks * cells, width)) for k in ("c", "in", "phi")}
+    p_phi = p["phi"] if forget_gate else None
+    grads = lstm_original.partial_weight_gradients(eps_s, p["c"], p["in"], p_phi, cells)
+    assert set(grads) == ({"W_c", "W_in", "W_phi"} if forget_gate else {"W_c", "W_in"})
+    np.testing.assert_allclose(grads["W_c"], -eps_s[:, :, None] * p["c"], rtol=1e-12)
+    for name, key in (("W_in", "in"), ("W_phi", "phi")) if forget_gate else (("W_in", "in"),):
+        for m in range(blocks):
+            own = slice(m * cells, (m + 1) * cells)
+            expected = -np.einsum("nc,ncd->nd", eps_s[:, own], p[key][:, own])
+            np.testing.assert_allclose(grads[name][:, m], expected, rtol=1e-12)

@@ -203,10 +203,10 @@ def _output_errors(act, d_t, m_t):
     return m_t[:, None] * sigmoid_prime(act["y_o"]) * (d_t - act["y_o"])
 
 
-def _block_sum(a, topo):
+def _block_sum(a, cells_per_block):
     """Sum over the C cells of each block: (N, B*C, ...) -> (N, B, ...)."""
-    n = a.shape[0]
-    return a.reshape(n, topo.n_blocks, topo.cells_per_block, *a.shape[2:]).sum(axis=2)
+    n, bc = a.shape[:2]
+    return a.reshape(n, bc // cells_per_block, cells_per_block, *a.shape[2:]).sum(axis=2)
 
 
 def _check_step(topo, params, x_t, d_t, m_t):
@@ -241,18 +241,33 @@ def init_hybrid_state(topo, n_trials):
 # X[v, u](tau), which hold y_i(tau) for input units (Eqs. 44-46 print y_v(tau - 1) for every sender).
 
 def cell_partials(p_c, y_phi, y_in, g, x_units):
-    """Eq. 44: ds_c/dW[c, v] (tau) = ds_c/dW[c, v] (tau - 1) y_phi(tau) + g'(z_c(tau)) y_in(tau) X_v(tau)."""
+    """Eq. 44: ds_c/dW[c, v] (tau) = ds_c/dW[c, v] (tau - 1) y_phi + g'(z_c) y_in X_v, all at tau."""
     return y_phi[:, :, None] * p_c + (y_in * g_squash_prime(g))[:, :, None] * x_units[:, None, :]
 
 
 def input_gate_partials(p_in, y_phi, y_in, g, x_units):
-    """Eq. 45: ds_c/dW[in, v] (tau) = ds_c/dW[in, v] (tau - 1) y_phi(tau) + g(z_c(tau)) f'_in(z_in(tau)) X_v(tau)."""
+    """Eq. 45: ds_c/dW[in, v] (tau) = ds_c/dW[in, v] (tau - 1) y_phi + g(z_c) f'_in(z_in) X_v, all at tau."""
     return y_phi[:, :, None] * p_in + (g * sigmoid_prime(y_in))[:, :, None] * x_units[:, None, :]
 
 
 def forget_gate_partials(p_phi, y_phi, s_prev, x_units):
-    """Eq. 46: ds_c/dW[phi, v] (tau) = ds_c/dW[phi, v] (tau - 1) y_phi(tau) + s_c(tau - 1) f'_phi(z_phi(tau)) X_v(tau)."""
+    """Eq. 46: ds_c/dW[phi, v] (tau) = ds_c/dW[phi, v] (tau - 1) y_phi + s_c(tau - 1) f'_phi(z_phi) X_v."""
     return y_phi[:, :, None] * p_phi + (s_prev * sigmoid_prime(y_phi))[:, :, None] * x_units[:, None, :]
+
+
+def partial_weight_gradients(eps_s, p_c, p_in, p_phi, cells_per_block):
+    """Eqs. 42-43 as gradients of E(tau): -eps_s ds/dW, summed over a block's cells for its gates.
+
+    eps_s: (N, B*C) the local cell errors -dE(tau)/ds_c(tau) of this step only (see the erratum
+    note in :func:`hybrid_step`); p_c, p_in, p_phi: the partials of this step (p_phi ``None``
+    without forget gates). Returns ``{"W_c": (N, B*C, D), "W_in": (N, B, D)[, "W_phi": (N, B, D)]}``.
+    """
+    weighted = eps_s[:, :, None]
+    grads = {"W_c": -weighted * p_c, "W_in": -_block_sum(weighted * p_in, cells_per_block)}
+    if p_phi is not None:
+        grads["W_phi"] = -_block_sum(weighted * p_phi, cells_per_block)
+    return grads
+
 
 def hybrid_step(topo, params, state, x_t, d_t, m_t):
     """One online step of the truncated hybrid learning rule (Eqs. 39-46).
@@ -286,15 +301,12 @@ def hybrid_step(topo, params, state, x_t, d_t, m_t):
         theta_h = sigmoid_prime(act["y_h"]) * e_h
         grads["W_h"] = -theta_h[:, :, None] * x_units[:, None, :]
     if topo.output_gate:
-        theta_out = sigmoid_prime(act["y_out"]) * _block_sum(act["h_s"] * e_c, topo)
+        theta_out = sigmoid_prime(act["y_out"]) * _block_sum(act["h_s"] * e_c, topo.cells_per_block)
         grads["W_out"] = -theta_out[:, :, None] * x_units[:, None, :]
     # -dE(tau)/ds_c(tau) from this step's error only: the carry of Eq. 41 is already inside the
     # forward-carried partials, adding it here would count the future errors twice.
     eps_s = np.repeat(act["y_out"], c, axis=1) * h_prime(act["h_s"]) * e_c
-    grads["W_c"] = -eps_s[:, :, None] * new["p_c"]
-    grads["W_in"] = -_block_sum(eps_s[:, :, None] * new["p_in"], topo)
-    if topo.forget_gate:
-        grads["W_phi"] = -_block_sum(eps_s[:, :, None] * new["p_phi"], topo)
+    grads.update(partial_weight_gradients(eps_s, new["p_c"], new["p_in"], new.get("p_phi"), c))
     return act["y_o"], grads, new
 
 
@@ -364,13 +376,13 @@ def full_gradient(topo, params, x, d, mask):
         if topo.n_hidden:
             dx_units += accumulate("W_h", sigmoid_prime(act["y_h"]) * dy_h, act["x_units"])
         if topo.output_gate:
-            dz_out = sigmoid_prime(act["y_out"]) * _block_sum(dy_c * act["h_s"], topo)
+            dz_out = sigmoid_prime(act["y_out"]) * _block_sum(dy_c * act["h_s"], topo.cells_per_block)
             dx_units += accumulate("W_out", dz_out, act["x_units"])
         ds = ds_next + dy_c * np.repeat(act["y_out"], c, axis=1) * h_prime(act["h_s"])
         if topo.forget_gate:
-            dz_phi = sigmoid_prime(act["y_phi"]) * _block_sum(ds * act["s_prev"], topo)
+            dz_phi = sigmoid_prime(act["y_phi"]) * _block_sum(ds * act["s_prev"], topo.cells_per_block)
             dx_units += accumulate("W_phi", dz_phi, act["x_units"])
-        dz_in = sigmoid_prime(act["y_in"]) * _block_sum(ds * act["g"], topo)
+        dz_in = sigmoid_prime(act["y_in"]) * _block_sum(ds * act["g"], topo.cells_per_block)
         dx_units += accumulate("W_in", dz_in, act["x_units"])
         dz_c = g_squash_prime(act["g"]) * ds * np.repeat(act["y_in"], c, axis=1)
         dx_units += accumulate("W_c", dz_c, act["x_units"])
