@@ -100,7 +100,8 @@ def torch_cell(w_ih, w_hh, b_ih, b_hh):
 def test_lstm_step_and_gates_match_torch_lstm_cell():
     x_t, h_prev, c_prev, w_ih, w_hh, b_ih, b_hh = lstm_problem(5)
     with torch.no_grad():
-        h, c = torch_cell(w_ih, w_hh, b_ih, b_hh)(torch.tensor(x_t), (torch.tensor(h_prev), torch.tensor(c_prev)))
+        state = (torch.tensor(h_prev), torch.tensor(c_prev))
+        h, c = torch_cell(w_ih, w_hh, b_ih, b_hh)(torch.tensor(x_t), state)
     got_h, got_c = lstm.step(x_t, h_prev, c_prev, w_ih, w_hh, b_ih, b_hh)
     np.testing.assert_allclose(got_h, h.numpy(), rtol=1e-12)
     np.testing.assert_allclose(got_c, c.numpy(), rtol=1e-12)
