@@ -218,7 +218,8 @@ class _Recurrent(nn.Module):
                 self._graphed[key] = torch.cuda.make_graphed_callables(runner, sample)
             else:
                 self._graphed[key] = _forward_graph(runner, sample)
-        return self._graphed[key](x, *states)
+        # A replay overwrites the captured outputs in place: clone, so earlier results stay valid.
+        return tuple(o.clone() for o in self._graphed[key](x, *states))
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
@@ -258,7 +259,7 @@ def _forward_graph(runner, sample):
         for buffer, value in zip(static_in, args):
             buffer.copy_(value)
         graph.replay()
-        return tuple(o.clone() for o in static_out)
+        return static_out
 
     return replay
 
