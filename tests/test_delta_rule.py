@@ -98,3 +98,19 @@ def test_bad_shapes_name_expected_and_actual():
         dr.loss(np.ones(2), 0.0, np.ones((4, 3)), d)
     with pytest.raises(ValueError, match=r"X must have shape \(N, n\), got shape \(4,\)"):
         dr.train(np.ones(4), d)
+
+
+def test_compare_rules_on_separable_and_non_separable_data():
+    X, d = perceptron.truth_table("NAND")
+    runs = dr.compare_rules(X, d, epochs=300, rng=np.random.default_rng(5))
+    assert len(runs["perceptron"]) == len(runs["delta"]) == 300
+    assert runs["perceptron"][-1] == 0 and runs["delta"][-1] == 0
+    X, d = perceptron.truth_table("XOR")
+    runs = dr.compare_rules(X, d, epochs=300, rng=np.random.default_rng(5))
+    assert min(runs["perceptron"]) >= 1 and min(runs["delta"][-50:]) >= 1
+    # The counts are those of the returned runs' weights, recounted here from the recorded history.
+    p_fit, d_fit = runs["perceptron_fit"], runs["delta_fit"]
+    assert runs["perceptron"] == [dr.misclassified(W, b, X, d) for W, b in p_fit.history]
+    assert runs["delta"][-1] == dr.misclassified(d_fit.W, d_fit.b, X, d)
+    with pytest.raises(ValueError, match=r"X must have shape \(N, n\), got shape \(4,\)"):
+        dr.compare_rules(np.ones(4), d, epochs=3)

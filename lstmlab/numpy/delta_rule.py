@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lstmlab.numpy import perceptron
 from lstmlab.numpy.perceptron import check_targets, check_unit, prepare_training
 
 
@@ -69,3 +70,26 @@ def train(X, d, eta=0.05, epochs=200, rng=None, W0=None, b0=None):
         fit.losses.append(loss(fit.W, fit.b, X, d))
         fit.errors.append(misclassified(fit.W, fit.b, X, d))
     return fit
+
+
+def compare_rules(X, d, epochs, eta_perceptron=0.1, eta_delta=None, rng=None):
+    """Misclassified samples at the end of each epoch for the perceptron rule and the delta rule.
+
+    Both start from the same random weights. The perceptron rule updates after every sample and
+    stops once an epoch is free of mistakes; its count then stays where it ended. ``eta_delta``
+    defaults to half the step limit, 1 / lambda_max. Returns the counts under "perceptron" and
+    "delta" (each of length ``epochs``) and the two training runs under "perceptron_fit" and
+    "delta_fit".
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"X must have shape (N, n), got shape {X.shape}")
+    A = np.column_stack([X, np.ones(len(X))])
+    if eta_delta is None:
+        eta_delta = 1.0 / np.linalg.eigvalsh(A.T @ A).max()
+    seed = (rng if rng is not None else np.random.default_rng(0)).integers(2**32)
+    p_fit = perceptron.train(X, d, eta=eta_perceptron, max_epochs=epochs, rng=np.random.default_rng(seed))
+    d_fit = train(X, d, eta=eta_delta, epochs=epochs, rng=np.random.default_rng(seed))
+    p_errors = [misclassified(W, b, X, d) for W, b in p_fit.history]
+    return {"perceptron": p_errors + [p_errors[-1]] * (epochs - len(p_errors)), "delta": d_fit.errors,
+            "perceptron_fit": p_fit, "delta_fit": d_fit}
