@@ -201,3 +201,15 @@ def test_reber_all_predicted_uses_each_networks_own_strings():
         assert per_net[k] == np.all(runner.legal_most_active(y, legal[:, cols]))
     # network 0 sees training strings 0-2 and test strings 0-1
     assert np.array_equal(x[:, 3, :], np.pad(test.x, ((0, x.shape[0] - test.x.shape[0]), (0, 0), (0, 0)))[:, 0])
+
+
+@pytest.mark.parametrize("name", ["reber", "long_lag", "adding", "continual_reber"])
+def test_report_tables_with_and_without_a_recorded_run(name, monkeypatch):
+    from lstmlab.experiments import report
+    result = json.loads(json.dumps(run(name, reduced=True, seed=4, quiet=True, **tiny(name)),
+                                   default=runner._jsonable))
+    for recorded, marker in ((None, "not run"), (result, "ours")):
+        monkeypatch.setattr(report, "load", lambda _: recorded)
+        text = report.comparison(name)
+        assert text.count("\n") >= 3 and "paper" in text and marker in text
+    assert "CPU time" in report.summary(result)

@@ -18,8 +18,8 @@ FULL = {"T": 100, "blocks": 2, "cells_per_block": 2, "lr": 0.5, "init_scale": 0.
         "in_bias": [-3.0, -6.0], "trials": 10, "window": 2000, "correct_bound": 0.04,
         "mean_bound": 0.01, "n_test": 2560, "max_sequences": 300_000, "max_seconds": None,
         "record_every": 1000}
-REDUCED = {**FULL, "T": 20, "trials": 3, "window": 500, "n_test": 512, "max_sequences": 20_000,
-           "max_seconds": 100, "record_every": 500}
+REDUCED = {**FULL, "T": 20, "trials": 3, "window": 500, "n_test": 512, "max_sequences": 6000,
+           "record_every": 250}
 
 PAPER = {"table": "Table 7", "row": "T = 100 (minimal lag 50)", "weights": 93, "trials": 10,
          "success_rate": None, "mean_sequences": 74_000, "wrong_of_2560": 1}

@@ -26,8 +26,8 @@ FULL = {"blocks": 4, "cells_per_block": 2, "lr": 0.5, "init_scale": 0.2,
         "phi_bias": [0.5, 1.0, 1.5, 2.0], "trials": 10, "n_test": 10, "test_length": 100_000,
         "test_every": 20_000, "max_symbols": 2_000_000, "max_seconds": None, "good_length": 1000,
         "buffer": 4096}
-REDUCED = {**FULL, "trials": 3, "n_test": 2, "test_length": 2000, "test_every": 5000,
-           "max_symbols": 40_000, "max_seconds": 70}
+REDUCED = {**FULL, "trials": 3, "n_test": 2, "test_length": 2000, "test_every": 10_000,
+           "max_symbols": 80_000}
 
 PAPER = {"table": "Gers et al. 2000, Table 2", "networks": 100,
          "standard LSTM": {"perfect": 0.0, "good": 0.01, "rest": 0.99},
