@@ -268,13 +268,23 @@ LEVELS = {
 TOLERANCES = {torch.float32: dict(rtol=1e-4, atol=1e-4), torch.bfloat16: dict(rtol=5e-2, atol=1e-1)}
 
 
+@pytest.fixture
+def full_float32():
+    """float32 products without TF32 on both sides (cuDNN's RNNs default to TF32 in torch 2.13)."""
+    flags = [torch.backends.cuda.matmul, torch.backends.cudnn.rnn]
+    saved = [flag.fp32_precision for flag in flags]
+    for flag in flags:
+        flag.fp32_precision = "ieee"
+    yield
+    for flag, value in zip(flags, saved):
+        flag.fp32_precision = value
+
+
 @pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")
 @pytest.mark.parametrize("cls", [LSTM, GRU], ids=lambda c: c.__name__)
 @pytest.mark.parametrize("level", list(LEVELS))
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
-def test_cuda_matches_cudnn(cls, level, dtype):
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
+def test_cuda_matches_cudnn(cls, level, dtype, full_float32):
     reference, ours = pair(cls, seed=3, dtype=dtype, device="cuda", options=LEVELS[level],
                            num_layers=2, bidirectional=True)
     x = torch.randn(T, B, D, device="cuda", dtype=torch.float64).to(dtype)
@@ -296,3 +306,21 @@ def test_cuda_graphs_follow_parameter_updates_and_inference():
             for p, q in zip(ours.parameters(), eager.parameters()):
                 p.add_(0.01 * step)
                 q.add_(0.01 * step)
+
+
+@pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")
+@pytest.mark.parametrize("name", ["vanilla", "CIFG", "NOAF"])
+def test_cuda_lstm_variants_match_the_cpu_in_float64(name):
+    """The variants have no cuDNN counterpart: the same module in float64 on the CPU is the reference.
+    Both run the same float64 arithmetic, so only the order of the sums in the products differs."""
+    cpu = LSTM(D, H, num_layers=2, bidirectional=True, variant=name, dtype=torch.float64)
+    randomise(cpu, 9)
+    gpu = LSTM(D, H, num_layers=2, bidirectional=True, variant=name, dtype=torch.float64, device="cuda")
+    gpu.load_state_dict(cpu.state_dict())
+    x = torch.randn(T, B, D, dtype=torch.float64)
+    state = initial_state(LSTM, 2, 2)
+    weights = loss_weights(list(cpu(x, state)[:1]) + list(cpu(x, state)[1]))
+    expected = run_with_grads(cpu, x, state, weights)
+    got = run_with_grads(gpu, x.cuda(), tuple(s.cuda() for s in state), [w.cuda() for w in weights])
+    for a, b in zip(got[0] + got[1], expected[0] + expected[1]):
+        torch.testing.assert_close(a.cpu(), b, rtol=1e-10, atol=1e-12)
