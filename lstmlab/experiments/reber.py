@@ -18,7 +18,7 @@ FULL = {"blocks": 3, "cells_per_block": 2, "lr": 0.5, "init_scale": 0.2,
         "out_bias": [-1.0, -2.0, -3.0], "n_train": 256, "n_test": 256, "trials": 30,
         "max_sequences": 100_000, "check_every": 256,
         "max_seconds": None}
-REDUCED = {**FULL, "trials": 3, "max_sequences": 8192, "check_every": 512}
+REDUCED = {**FULL, "trials": 3, "max_sequences": 12_288, "check_every": 512}
 
 PAPER = {"table": "Table 1", "row": "LSTM, 3 blocks x 2 cells, lr 0.5", "weights": 276,
          "trials": 30, "success_rate": 1.00, "mean_sequences": 8440}

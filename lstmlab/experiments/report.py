@@ -146,6 +146,11 @@ def plot_history(result, ax):
     if name == "long_lag":
         ax.axhline(result["setup"]["bound"], color="k", ls="--", lw=1)
         ax.set_yscale("log")
+    if name == "reber":
+        ax.axhline(0.5, color="k", ls=":", lw=1)
+        ax.set_ylim(-0.02, 1.02)
     if name == "adding":
         ax.axhline(result["setup"]["correct_bound"], color="k", ls="--", lw=1)
-        ax.set_yscale("log")
+        # E|X1 + X2| / 4 = 1/6: the error of always answering 0.5, the mean target
+        ax.axhline(1 / 6, color="k", ls=":", lw=1)
+        ax.set_ylim(0, 0.2)

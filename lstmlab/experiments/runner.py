@@ -69,9 +69,10 @@ class Progress:
             if info:
                 self._bar.set_postfix(info, refresh=False)
             self._bar.close()
-        else:
-            self._draw("\r" if getattr(self.file, "isatty", lambda: False)() else "", info,
-                       end="\n")
+        elif getattr(self.file, "isatty", lambda: False)():
+            self._draw("\r", info, end="\n")
+        elif self._last_tenth < 10 or self.done < self.total:   # the last line is not shown yet
+            self._draw("", info, end="\n")
 
 
 # --------------------------------------------------------------------------- success criteria
