@@ -1,4 +1,5 @@
-"""Drawings of the LSTM's parts (tutorial Sec. 8-9, Figs. 10-12, and the modern cell), with matplotlib.
+"""Drawings of the LSTM (tutorial Sec. 8-9: Figs. 10-12, the truncation of the hybrid learning rule,
+and the modern cell), with matplotlib.
 
 Every ``draw_*`` function returns a matplotlib Figure. Signals run from left to right. Squashing
 units and gates are circles, products are small circles marked with a cross, the constant error
@@ -199,4 +200,52 @@ def draw_modern_cell(peepholes=False):
     return fig
 
 
-ALL = {"memory_cell": draw_memory_cell, "memory_block": draw_memory_block, "modern_cell": draw_modern_cell}
+def _box(ax, xy, text, gid, fill, width=1.9, height=0.62):
+    ax.add_patch(FancyBboxPatch((xy[0] - width / 2, xy[1] - height / 2), width, height,
+                                boxstyle="round,pad=0.04", facecolor=fill, edgecolor="black", lw=1.2,
+                                zorder=3, gid=gid))
+    ax.text(*xy, text, ha="center", va="center", fontsize=9, zorder=4)
+
+
+def draw_truncation():
+    """Which paths the 1997 hybrid sends error back along (Sec. 9, Eqs. 39-46): two steps of a memory
+    cell, every arrow a signal path; solid blue ones carry error back, dashed red ones are cut."""
+    fig, ax = _figure(7.0, 5.6, "What the truncated hybrid keeps and cuts")
+    kept, cut = "#2b6cb0", "#c53030"
+    rows = {"net": 0.0, "s": 1.6, "y_c": 3.0, "y_o": 4.3}
+    for t, (x, label) in enumerate(((1.6, r"\tau - 1"), (5.6, r"\tau"))):
+        _box(ax, (x, rows["net"]), f"$z_c, z_{{\\mathrm{{in}}}}, z_\\varphi, z_{{\\mathrm{{out}}}}({label})$",
+             "node:net", FILL["gate"], width=2.6)
+        _box(ax, (x, rows["s"]), f"$s_c({label})$", "node:s", FILL["cec"])
+        _box(ax, (x, rows["y_c"]), f"$y_c({label})$", "node:y_c", FILL["squash"])
+        _box(ax, (x, rows["y_o"]), f"$y_o({label})$", "node:y_o", "#fce5cd")
+        style = dict(colour=kept, lw=1.6)
+        _line(ax, (x - 0.3, rows["net"] + 0.35), (x - 0.3, rows["s"] - 0.35), **style)
+        ax.text(x - 0.38, 0.8, r"$\mathbf{g}$, $y_{\mathrm{in}}$", ha="right", fontsize=8, color=kept)
+        _line(ax, (x + 0.6, rows["net"] + 0.35), (x + 0.6, rows["y_c"] - 0.35), rad=-0.15, **style)
+        ax.text(x + 0.95, 1.1, r"$y_{\mathrm{out}}$", ha="left", fontsize=8, color=kept)
+        _line(ax, (x - 0.3, rows["s"] + 0.35), (x - 0.3, rows["y_c"] - 0.35), **style)
+        ax.text(x - 0.38, 2.3, r"$\mathbf{h}$", ha="right", fontsize=8, color=kept)
+        _line(ax, (x, rows["y_c"] + 0.35), (x, rows["y_o"] - 0.35), **style)
+    # Across the step boundary: the carousel is kept, every path into a net input is cut.
+    ax.add_patch(FancyArrowPatch((2.6, rows["s"]), (4.6, rows["s"]), arrowstyle="-|>", mutation_scale=13,
+                                 color=kept, lw=2.6, zorder=2, gid="path:kept"))
+    ax.text(3.6, rows["s"] - 0.18, r"CEC: $\times\, y_\varphi(\tau)$", ha="center", va="top",
+            fontsize=9, color=kept, zorder=5, bbox=dict(facecolor="white", edgecolor="none", pad=1.0))
+    ax.add_patch(FancyArrowPatch((2.6, rows["y_c"] - 0.1), (4.3, rows["net"] + 0.3), arrowstyle="-|>",
+                                 mutation_scale=12, color=cut, lw=1.6, linestyle="--", zorder=2,
+                                 gid="path:cut"))
+    ax.text(3.95, 2.1, "cut", ha="left", va="center", fontsize=9, color=cut, fontweight="bold")
+    ax.text(3.6, -0.75, r"recurrent signals $y_v(\tau - 1)$ into the net inputs of step $\tau$: no error sent back",
+            ha="center", va="top", fontsize=8, color=cut)
+    handles = [plt.Line2D([], [], color=kept, lw=2, label="error flows back along this path"),
+               plt.Line2D([], [], color=cut, lw=1.6, ls="--", label="truncated: no error flows back")]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.02), ncol=2, fontsize=8,
+              frameon=False)
+    ax.set_xlim(0.0, 7.3)
+    ax.set_ylim(-1.2, 4.8)
+    return fig
+
+
+ALL = {"memory_cell": draw_memory_cell, "memory_block": draw_memory_block, "modern_cell": draw_modern_cell,
+       "truncation": draw_truncation}

@@ -75,4 +75,15 @@ def test_modern_cell(peepholes):
 
 
 def test_all_drawings_listed():
-    assert set(diagrams_lstm.ALL) == {"memory_cell", "memory_block", "modern_cell"}
+    assert set(diagrams_lstm.ALL) == {"memory_cell", "memory_block", "modern_cell", "truncation"}
+
+
+def test_truncation_marks_kept_and_cut_paths():
+    fig = diagrams_lstm.draw_truncation()
+    try:
+        found = elements(fig)
+        for node in ("node:net", "node:s", "node:y_c", "node:y_o"):
+            assert found[node] == 2, node          # one per time step
+        assert found["path:kept"] == 1 and found["path:cut"] == 1
+    finally:
+        plt.close(fig)
