@@ -1,7 +1,7 @@
 """Drawings of the LSTM (tutorial Sec. 8-9: Figs. 10-12, the truncation of the hybrid learning rule,
 and the modern cell), with matplotlib.
 
-Every ``draw_*`` function returns a matplotlib Figure. Signals run from left to right. Squashing
+Every ``draw_*`` function returns a matplotlib Figure. In the cell drawings signals run from left to right. Squashing
 units and gates are circles, products are small circles marked with a cross, the constant error
 carousel (the cell state with its self-connection) is a rounded box. Gate signals are coloured
 by gate: input gate green, output gate orange, forget gate purple. Each labelled element of a
