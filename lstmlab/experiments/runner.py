@@ -10,7 +10,6 @@ from datetime import datetime, timezone
 import numpy as np
 
 import lstmlab
-from lstmlab.numpy import lstm_original as lo
 
 try:  # an optional nicety: the package never depends on tqdm
     from tqdm import tqdm as _tqdm
@@ -88,10 +87,14 @@ def legal_most_active(y, legal):
     return (lowest_legal > highest_other) | (legal.sum(axis=2) == 0)
 
 
+def max_abs_error(y, d, mask):
+    """Per sequence (T, N, O arrays): the largest absolute output error at a step with a target."""
+    return np.where(mask[:, :, None] > 0, np.abs(d - y), 0.0).max(axis=(0, 2))
+
+
 def max_abs_error_below(y, d, mask, bound):
-    """Per sequence (T, N, O arrays): is the largest absolute output error at a target step < bound?"""
-    err = np.where(mask[:, :, None] > 0, np.abs(d - y), 0.0)
-    return err.max(axis=(0, 2)) < bound
+    """Per sequence: the Experiment 2 criterion, largest absolute error at a target step < bound."""
+    return max_abs_error(y, d, mask) < bound
 
 
 class RecentWindow:
@@ -135,16 +138,6 @@ def select(params, trials):
 def count_weights(topo):
     """Number of trainable weights of one network of this topology (biases included)."""
     return int(sum(np.prod(shape[1:]) for shape in topo.shapes(1).values()))
-
-
-def streamed_forward(topo, params, x, on_step):
-    """Forward pass without a cache (for long sequences): ``on_step(t, y_o)`` sees each output."""
-    n = x.shape[1]
-    s, r = np.zeros((n, topo.n_cells)), np.zeros((n, topo.n_recurrent))
-    for t in range(x.shape[0]):
-        act = lo.step_forward(topo, params, x[t], s, r)
-        s, r = act["s"], act["r"]
-        on_step(t, act["y_o"])
 
 
 # --------------------------------------------------------------------------- results
