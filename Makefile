@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 VENDOR := book/_static/vendor
 
-.PHONY: venv book test test-fast autograde release clean
+.PHONY: venv book page test test-fast autograde release clean
 
 venv: $(STAMP)
 
@@ -25,6 +25,15 @@ $(VENDOR)/.installed: book/_vendor/package.json book/_vendor/package-lock.json b
 
 book: $(STAMP) $(VENDOR)/.installed
 	$(VENV)/bin/jupyter-book build . --warningiserror --builder html
+
+# One chapter alone, for a quick check while writing it: make page PAGE=book/part1/ch02_linear_separability
+# (HTML in _build/page/<chapter>/_build/html).
+page: $(STAMP) $(VENDOR)/.installed
+	test -n "$(PAGE)" || { echo "usage: make page PAGE=book/partN/chNN_name"; exit 2; }
+	mkdir -p _build/page/$(notdir $(PAGE))
+	printf 'format: jb-book\nroot: book/intro\nchapters:\n  - file: %s\n' "$(PAGE)" > _build/page/$(notdir $(PAGE))/toc.yml
+	$(VENV)/bin/jupyter-book build . --warningiserror --builder html \
+		--toc _build/page/$(notdir $(PAGE))/toc.yml --path-output _build/page/$(notdir $(PAGE))
 
 test: book
 	$(PY) -m pytest -n 2 --dist loadgroup
