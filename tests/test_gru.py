@@ -165,3 +165,67 @@ def test_init_names_and_bad_inputs():
         GRU(D, H).forward(np.zeros((T, B, 7)))
     with pytest.raises(TypeError, match="torch.nn.GRU.*LSTM"):
         GRU.from_torch(torch.nn.LSTM(D, H))
+
+
+def step_problem(seed, batch=3, d=4, hid=3):
+    rng = np.random.default_rng(seed)
+    return (rng.normal(size=(batch, d)), rng.normal(size=(batch, hid)),
+            0.6 * rng.normal(size=(3 * hid, d)) + 0.1, 0.5 * rng.normal(size=(3 * hid, hid)) - 0.1,
+            rng.normal(size=3 * hid), rng.normal(size=3 * hid))
+
+
+def torch_gru_cell(w_ih, w_hh, b_ih, b_hh):
+    cell = torch.nn.GRUCell(w_ih.shape[1], w_hh.shape[1], dtype=torch.float64)
+    with torch.no_grad():
+        for name, value in (("weight_ih", w_ih), ("weight_hh", w_hh), ("bias_ih", b_ih), ("bias_hh", b_hh)):
+            getattr(cell, name).copy_(torch.tensor(value))
+    return cell
+
+
+def test_step_matches_torch_gru_cell_gate_by_gate():
+    x_t, h_prev, w_ih, w_hh, b_ih, b_hh = step_problem(0)
+    with torch.no_grad():
+        expected = torch_gru_cell(w_ih, w_hh, b_ih, b_hh)(torch.tensor(x_t), torch.tensor(h_prev)).numpy()
+    h, cache = gru.step(x_t, h_prev, w_ih, w_hh, b_ih, b_hh)
+    np.testing.assert_allclose(h, expected, rtol=1e-12)
+    # The gates one at a time, written out from Eqs. (57)-(65) without the module's code.
+    a_x, a_h = x_t @ w_ih.T + b_ih, h_prev @ w_hh.T + b_hh
+    np.testing.assert_allclose(cache["r"], 1 / (1 + np.exp(-(a_x[:, :H] + a_h[:, :H]))), rtol=1e-12)
+    np.testing.assert_allclose(cache["z"], 1 / (1 + np.exp(-(a_x[:, H:2 * H] + a_h[:, H:2 * H]))), rtol=1e-12)
+    np.testing.assert_allclose(cache["hn"], a_h[:, 2 * H:], rtol=1e-12)
+    np.testing.assert_allclose(cache["n"], np.tanh(a_x[:, 2 * H:] + cache["r"] * a_h[:, 2 * H:]), rtol=1e-12)
+    np.testing.assert_allclose(h, cache["z"] * h_prev + (1 - cache["z"]) * cache["n"], rtol=1e-12)
+    assert cache["x"] is x_t and cache["h_prev"] is h_prev and cache["w_hh"] is w_hh
+
+
+def test_step_backward_matches_torch_autograd_and_central_differences():
+    x_t, h_prev, w_ih, w_hh, b_ih, b_hh = step_problem(1, batch=2, d=3, hid=4)
+    dh = np.random.default_rng(2).normal(size=h_prev.shape)
+    cell = torch_gru_cell(w_ih, w_hh, b_ih, b_hh)
+    leaves = [torch.tensor(a, requires_grad=True) for a in (x_t, h_prev)]
+    (cell(*leaves) * torch.tensor(dh)).sum().backward()
+
+    _, cache = gru.step(x_t, h_prev, w_ih, w_hh, b_ih, b_hh)
+    dx, dh_prev, grads = gru.step_backward(dh, cache)
+    assert set(grads) == {"w_ih", "w_hh", "b_ih", "b_hh"}
+    np.testing.assert_allclose(dx, leaves[0].grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(dh_prev, leaves[1].grad.numpy(), rtol=1e-10)
+    for name, param in (("w_ih", cell.weight_ih), ("w_hh", cell.weight_hh), ("b_ih", cell.bias_ih),
+                        ("b_hh", cell.bias_hh)):
+        np.testing.assert_allclose(grads[name], param.grad.numpy(), rtol=1e-10, err_msg=name)
+    arrays = {"x": x_t, "h_prev": h_prev, "w_ih": w_ih, "w_hh": w_hh, "b_ih": b_ih, "b_hh": b_hh}
+
+    def loss():
+        return float(np.sum(dh * gru.step(x_t, h_prev, w_ih, w_hh, b_ih, b_hh)[0]))
+
+    analytic = {"x": dx, "h_prev": dh_prev, **grads}
+    for name, array in arrays.items():
+        assert relative_error(analytic[name], numerical_gradient(loss, array)) <= 1e-7, name
+
+
+def test_step_rejects_mismatched_shapes():
+    x_t, h_prev, w_ih, w_hh, b_ih, b_hh = step_problem(3)
+    with pytest.raises(ValueError, match=r"w_ih \(9, 4\).*got x_t \(3, 5\)|got x_t \(3, 5\).*w_ih \(9, 4\)"):
+        gru.step(np.zeros((3, 5)), h_prev, w_ih, w_hh, b_ih, b_hh)
+    with pytest.raises(ValueError, match=r"h_prev \(3, 2\)"):
+        gru.step(x_t, np.zeros((3, 2)), w_ih, w_hh, b_ih, b_hh)
