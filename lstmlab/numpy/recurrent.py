@@ -16,13 +16,17 @@ A concrete model subclasses :class:`RecurrentModel` and supplies four things:
     bias is ``None``).
 
 Both may be plain functions wrapped in ``staticmethod`` or methods; they must not modify ``self``.
-Everything else lives here: parameters with torch's names and initialisation, stacking layers,
-the reverse direction (the same two functions run on the time-flipped sequence), ``from_torch``,
-input checks, and routing gradients back through layers and directions.
+Everything else lives here: parameters with torch's names and initialisation, ``from_torch``,
+input checks, and the bookkeeping between torch's flat layout (one entry per layer and direction)
+and the two wrappers that do the work: :mod:`lstmlab.numpy.bidirectional` (the reverse direction,
+Sec. 10.1) and :mod:`lstmlab.numpy.stacked` (layers on top of each other, Eq. 52).
 """
+
+from functools import partial
 
 import numpy as np
 
+from lstmlab.numpy import bidirectional, stacked
 from lstmlab.numpy.init import uniform
 
 _DTYPES = (np.float64, np.float32)
@@ -81,11 +85,44 @@ class RecurrentModel:
                     shapes[f"bias_hh_{sfx}"] = (rows,)
         return shapes
 
-    def _layer_params(self, layer, direction):
-        sfx = self._suffix(layer, direction)
+    def _chains(self):
+        """(layer, direction) of every chain, in torch's order: index = layer * num_directions + direction."""
+        return [(layer, direction) for layer in range(self.num_layers)
+                for direction in range(self.num_directions)]
+
+    def _layer_params(self):
+        """Each chain's (w_ih, w_hh, b_ih, b_hh), biases None without bias, in torch's order."""
         p = self.params
-        return (p[f"weight_ih_{sfx}"], p[f"weight_hh_{sfx}"],
-                p.get(f"bias_ih_{sfx}"), p.get(f"bias_hh_{sfx}"))
+        suffixes = [self._suffix(*chain) for chain in self._chains()]
+        return [(p[f"weight_ih_{sfx}"], p[f"weight_hh_{sfx}"],
+                 p.get(f"bias_ih_{sfx}"), p.get(f"bias_hh_{sfx}")) for sfx in suffixes]
+
+    def _layer_functions(self):
+        """The (forward, backward) pair of one layer of the stack: one chain, or two (bidirectional)."""
+        if not self.bidirectional:
+            return self.sequence_forward, self.sequence_backward
+        return (partial(bidirectional.forward, self.sequence_forward),
+                partial(bidirectional.backward, self.sequence_backward))
+
+    def _by_layer(self, per_chain):
+        """Group a per-chain list (torch's order) by layer: (forward, backward) pairs when bidirectional."""
+        if not self.bidirectional:
+            return list(per_chain)
+        return [(per_chain[2 * layer], per_chain[2 * layer + 1]) for layer in range(self.num_layers)]
+
+    def _by_chain(self, per_layer):
+        """The inverse of :meth:`_by_layer`."""
+        return [chain for item in per_layer for chain in (item if self.bidirectional else (item,))]
+
+    def _chain_states(self, states):
+        """num_states arrays (L * directions, B, H) as one state tuple per chain."""
+        return [tuple(s[index] for s in states) for index in range(len(self._chains()))]
+
+    def _stacked_states(self, per_layer, state_shape):
+        """Per-layer states back as num_states arrays (L * directions, B, H)."""
+        per_chain = self._by_chain(per_layer)
+        return [np.stack([chain[k] for chain in per_chain]).reshape(state_shape)
+                for k in range(self.num_states)]
 
     @classmethod
     def _extra_kwargs_from_torch(cls, module):
@@ -164,7 +201,7 @@ class RecurrentModel:
             raise ValueError(f"input must be a 3-d array {'(B, T, D)' if self.batch_first else '(T, B, D)'}"
                              f" with D={self.input_size}, got {got}")
         if self.batch_first:
-            x = x.transpose(1, 0, 2)
+            x = np.ascontiguousarray(x.transpose(1, 0, 2))
         steps, batch = x.shape[:2]
         self._check_array("input", x, (steps, batch, self.input_size))
         if steps == 0:
@@ -174,25 +211,13 @@ class RecurrentModel:
             state = (None,) * self.num_states if self.num_states > 1 else None
         states0 = self._state_tuple("initial state", state, state_shape)
 
-        finals = [np.empty(state_shape, dtype=self.dtype) for _ in range(self.num_states)]
-        caches = {}
-        layer_input = x
-        for layer in range(self.num_layers):
-            outs = []
-            for direction in range(self.num_directions):
-                index = layer * self.num_directions + direction
-                seq = layer_input if direction == 0 else layer_input[::-1]
-                out, final, cache = self.sequence_forward(
-                    np.ascontiguousarray(seq), tuple(s[index] for s in states0),
-                    *self._layer_params(layer, direction))
-                caches[layer, direction] = cache
-                for k in range(self.num_states):
-                    finals[k][index] = final[k]
-                outs.append(out if direction == 0 else out[::-1])
-            layer_input = np.concatenate(outs, axis=2) if len(outs) > 1 else outs[0]
-        self._tape = (caches, steps, batch)
-        output = layer_input.transpose(1, 0, 2) if self.batch_first else layer_input
-        return output, self._public_state(finals)
+        layer_forward, _ = self._layer_functions()
+        states0 = self._by_layer(self._chain_states(states0))
+        params = self._by_layer(self._layer_params())
+        output, finals, cache = stacked.forward(layer_forward, x, states0, *params)
+        self._tape = (cache, steps, batch)
+        output = output.transpose(1, 0, 2) if self.batch_first else output
+        return output, self._public_state(self._stacked_states(finals, state_shape))
 
     __call__ = forward
 
@@ -205,11 +230,11 @@ class RecurrentModel:
         """
         if self._tape is None:
             raise RuntimeError("backward() needs a forward() first")
-        caches, steps, batch = self._tape
+        cache, steps, batch = self._tape
         out_shape = (steps, batch, self.num_directions * self.hidden_size)
         if self.batch_first:
             self._check_array("grad_output", grad_output, (batch, steps, out_shape[2]))
-            grad_output = grad_output.transpose(1, 0, 2)
+            grad_output = np.ascontiguousarray(grad_output.transpose(1, 0, 2))
         else:
             self._check_array("grad_output", grad_output, out_shape)
         state_shape = (self.num_layers * self.num_directions, batch, self.hidden_size)
@@ -217,32 +242,17 @@ class RecurrentModel:
             grad_state = (None,) * self.num_states if self.num_states > 1 else None
         d_finals = self._state_tuple("grad_state", grad_state, state_shape)
 
+        _, layer_backward = self._layer_functions()
+        dx, d_states0, *d_params = stacked.backward(layer_backward, grad_output,
+                                                    self._by_layer(self._chain_states(d_finals)), cache)
         grads = {}
-        d_states0 = [np.empty(state_shape, dtype=self.dtype) for _ in range(self.num_states)]
-        d_layer_out = grad_output
-        h = self.hidden_size
-        for layer in reversed(range(self.num_layers)):
-            width = self.input_size if layer == 0 else h * self.num_directions
-            d_input = np.zeros((steps, batch, width), dtype=self.dtype)
-            for direction in range(self.num_directions):
-                index = layer * self.num_directions + direction
-                d_out = d_layer_out[:, :, direction * h:(direction + 1) * h]
-                if direction == 1:
-                    d_out = d_out[::-1]
-                dx, d_s0, dw_ih, dw_hh, db_ih, db_hh = self.sequence_backward(
-                    np.ascontiguousarray(d_out), tuple(d[index] for d in d_finals),
-                    caches[layer, direction])
-                d_input += dx if direction == 0 else dx[::-1]
-                for k in range(self.num_states):
-                    d_states0[k][index] = d_s0[k]
-                sfx = self._suffix(layer, direction)
-                grads[f"weight_ih_{sfx}"], grads[f"weight_hh_{sfx}"] = dw_ih, dw_hh
-                if self.bias:
-                    grads[f"bias_ih_{sfx}"], grads[f"bias_hh_{sfx}"] = db_ih, db_hh
-            d_layer_out = d_input
+        for chain, chain_grads in zip(self._chains(), self._by_chain(d_params)):
+            sfx = self._suffix(*chain)
+            for name, g in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), chain_grads):
+                grads[f"{name}_{sfx}"] = g
         self.grads = {key: grads[key] for key in self.params}
-        self.grad_state = self._public_state(d_states0)
-        return d_layer_out.transpose(1, 0, 2) if self.batch_first else d_layer_out
+        self.grad_state = self._public_state(self._stacked_states(d_states0, state_shape))
+        return dx.transpose(1, 0, 2) if self.batch_first else dx
 
     def __repr__(self):
         return (f"{type(self).__name__}({self.input_size}, {self.hidden_size}, "
