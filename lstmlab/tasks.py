@@ -247,3 +247,40 @@ def legal_symbols_most_active(y, batch):
     highest_other = np.where(batch.legal > 0, -np.inf, y).max(axis=2, keepdims=True)
     ok = (lowest_legal > highest_other) | (k == 0)
     return np.all(ok[:, :, 0] | (batch.mask == 0), axis=0)
+
+
+#: input symbols of the span-tagging task (Chapter 16), in the order of the one-hot code
+SPAN_SYMBOLS = "ab()"
+
+
+def spans(T, n, rng, p_bracket=0.3):
+    """Tag every letter by whether it lies inside a bracketed span: context on both sides decides.
+
+    Each of the T symbols is, independently, '(' or ')' with probability p_bracket / 2 each and
+    otherwise the letter a or b. A letter is inside (target 1) when the nearest bracket before it
+    is '(' and the nearest bracket after it is ')'; otherwise outside (0), a missing bracket on
+    either side counting as outside. Brackets carry no target (mask 0). ``d`` is (T, n, 1).
+    ``info["needs_future"]`` (T, n) is 1 at the letters whose nearest bracket before is '(', the
+    letters whose tag the past alone cannot decide; ``info["strings"]`` holds the strings.
+    """
+    if T < 1 or not 0.0 < p_bracket < 1.0:
+        raise ValueError(f"need T >= 1 and 0 < p_bracket < 1, got T={T}, p_bracket={p_bracket}")
+    half = p_bracket / 2.0
+    symbols = rng.choice(4, size=(T, n), p=[(1.0 - p_bracket) / 2.0] * 2 + [half, half])
+    letter = symbols < 2
+    # The nearest bracket before (after) each position, scanning forwards (backwards); -1 for none.
+    before, after = np.full((T, n), -1), np.full((T, n), -1)
+    last = np.full(n, -1)
+    for t in range(T):
+        before[t] = last
+        last = np.where(letter[t], last, symbols[t])
+    last = np.full(n, -1)
+    for t in reversed(range(T)):
+        after[t] = last
+        last = np.where(letter[t], last, symbols[t])
+    needs_future = letter & (before == 2)
+    inside = needs_future & (after == 3)
+    x = np.eye(4)[symbols]
+    strings = ["".join(SPAN_SYMBOLS[s] for s in symbols[:, j]) for j in range(n)]
+    return Batch(x, inside[:, :, None].astype(np.float64), letter.astype(np.float64), np.full(n, T),
+                 info={"needs_future": needs_future.astype(np.float64), "strings": strings})

@@ -210,3 +210,27 @@ def test_legal_symbols_most_active():
     assert np.all(tasks.legal_symbols_most_active(padded, batch))
     with pytest.raises(ValueError, match=r"y must have shape"):
         tasks.legal_symbols_most_active(perfect[:, :2], batch)
+
+
+def test_spans_tags_recomputed_from_the_strings():
+    batch = tasks.spans(20, 300, np.random.default_rng(8))
+    assert batch.x.shape == (20, 300, 4) and batch.d.shape == (20, 300, 1) and batch.mask.shape == (20, 300)
+    for j, s in enumerate(batch.info["strings"]):
+        assert decode(batch.x[:, j], tasks.SPAN_SYMBOLS) == s
+        # Inside: the letters of a closed span "(" letters ")"; undecided by the past: letters after "(".
+        inside, open_ = np.zeros(20), np.zeros(20)
+        for m in re.finditer(r"\(([ab]*)\)", s):
+            inside[m.start(1):m.end(1)] = 1
+        for m in re.finditer(r"\(([ab]*)", s):
+            open_[m.start(1):m.end(1)] = 1
+        np.testing.assert_array_equal(batch.d[:, j, 0], inside)
+        np.testing.assert_array_equal(batch.info["needs_future"][:, j], open_)
+        np.testing.assert_array_equal(batch.mask[:, j], [c in "ab" for c in s])
+    brackets = 1.0 - batch.mask.mean()
+    assert abs(brackets - 0.3) < 0.02
+    # Roughly half of the letters after "(" are closed later: the past alone leaves a coin toss.
+    assert 0.35 < batch.d.sum() / batch.info["needs_future"].sum() < 0.65
+    again = tasks.spans(20, 300, np.random.default_rng(8))
+    np.testing.assert_array_equal(again.x, batch.x)
+    with pytest.raises(ValueError, match="p_bracket"):
+        tasks.spans(5, 2, np.random.default_rng(0), p_bracket=1.0)
