@@ -284,3 +284,19 @@ def spans(T, n, rng, p_bracket=0.3):
     strings = ["".join(SPAN_SYMBOLS[s] for s in symbols[:, j]) for j in range(n)]
     return Batch(x, inside[:, :, None].astype(np.float64), letter.astype(np.float64), np.full(n, T),
                  info={"needs_future": needs_future.astype(np.float64), "strings": strings})
+
+
+def corner_count(n, rng, size=8, p=0.06, k=2):
+    """A 2-D task for the multidimensional LSTM (Chapter 18): binary images whose pixels are lit with
+    probability p, and at every pixel (i, j) the target 1 if at least k pixels of the rectangle
+    [0, i] x [0, j] above and to the left of it (itself included) are lit, else 0.
+
+    Grid layout: ``x`` and ``d`` are (size, size, n, 1), ``mask`` all ones; ``info["counts"]`` holds
+    the number of lit pixels in each rectangle.
+    """
+    if size < 1 or k < 1 or not 0.0 < p < 1.0:
+        raise ValueError(f"need size >= 1, k >= 1 and 0 < p < 1, got size={size}, k={k}, p={p}")
+    x = (rng.random((size, size, n, 1)) < p).astype(float)
+    counts = np.cumsum(np.cumsum(x[..., 0], axis=0), axis=1)
+    d = (counts >= k).astype(float)[..., None]
+    return Batch(x, d, np.ones((size, size, n)), np.full(n, size * size), info={"counts": counts})

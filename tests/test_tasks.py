@@ -234,3 +234,17 @@ def test_spans_tags_recomputed_from_the_strings():
     np.testing.assert_array_equal(again.x, batch.x)
     with pytest.raises(ValueError, match="p_bracket"):
         tasks.spans(5, 2, np.random.default_rng(0), p_bracket=1.0)
+
+
+def test_corner_count_targets_recounted_pixel_by_pixel():
+    batch = tasks.corner_count(50, np.random.default_rng(4), size=6, p=0.1, k=2)
+    assert batch.x.shape == batch.d.shape == (6, 6, 50, 1) and batch.mask.shape == (6, 6, 50)
+    assert set(np.unique(batch.x)) == {0.0, 1.0}
+    for j in range(50):
+        for r, c in itertools.product(range(6), range(6)):
+            lit = sum(batch.x[a, b, j, 0] for a in range(r + 1) for b in range(c + 1))
+            assert batch.d[r, c, j, 0] == float(lit >= 2)
+    assert abs(batch.x.mean() - 0.1) < 0.02
+    assert 0.2 < batch.d.mean() < 0.8
+    with pytest.raises(ValueError, match="0 < p < 1"):
+        tasks.corner_count(1, np.random.default_rng(0), p=1.5)
