@@ -253,18 +253,22 @@ def legal_symbols_most_active(y, batch):
 SPAN_SYMBOLS = "ab()"
 
 
-def spans(T, n, rng, p_bracket=0.3):
-    """Tag every letter by whether it lies inside a bracketed span: context on both sides decides.
+def spans(T, n, rng, p_bracket=0.3, tag="inside"):
+    """Tag every letter by the brackets around it: context on both sides decides.
 
     Each of the T symbols is, independently, '(' or ')' with probability p_bracket / 2 each and
-    otherwise the letter a or b. A letter is inside (target 1) when the nearest bracket before it
-    is '(' and the nearest bracket after it is ')'; otherwise outside (0), a missing bracket on
-    either side counting as outside. Brackets carry no target (mask 0). ``d`` is (T, n, 1).
-    ``info["needs_future"]`` (T, n) is 1 at the letters whose nearest bracket before is '(', the
-    letters whose tag the past alone cannot decide; ``info["strings"]`` holds the strings.
+    otherwise the letter a or b. With ``tag="inside"`` a letter is inside a bracketed span (target
+    1) when the nearest bracket before it is '(' and the nearest bracket after it is ')'. With
+    ``tag="same"`` its target is 1 when the nearest brackets before and after it are of the same
+    kind, "(...(" or ")...)". A missing bracket on either side gives 0. Brackets carry no target
+    (mask 0); ``d`` is (T, n, 1). ``info["needs_future"]`` (T, n) is 1 at the letters whose tag
+    the past alone cannot decide (a '(' before them; for "same" any bracket before them);
+    ``info["strings"]`` holds the strings.
     """
     if T < 1 or not 0.0 < p_bracket < 1.0:
         raise ValueError(f"need T >= 1 and 0 < p_bracket < 1, got T={T}, p_bracket={p_bracket}")
+    if tag not in ("inside", "same"):
+        raise ValueError(f"tag must be 'inside' or 'same', got {tag!r}")
     half = p_bracket / 2.0
     symbols = rng.choice(4, size=(T, n), p=[(1.0 - p_bracket) / 2.0] * 2 + [half, half])
     letter = symbols < 2
@@ -278,11 +282,15 @@ def spans(T, n, rng, p_bracket=0.3):
     for t in reversed(range(T)):
         after[t] = last
         last = np.where(letter[t], last, symbols[t])
-    needs_future = letter & (before == 2)
-    inside = needs_future & (after == 3)
+    if tag == "inside":
+        needs_future = letter & (before == 2)
+        target = needs_future & (after == 3)
+    else:
+        needs_future = letter & (before >= 0)
+        target = needs_future & (after == before)
     x = np.eye(4)[symbols]
     strings = ["".join(SPAN_SYMBOLS[s] for s in symbols[:, j]) for j in range(n)]
-    return Batch(x, inside[:, :, None].astype(np.float64), letter.astype(np.float64), np.full(n, T),
+    return Batch(x, target[:, :, None].astype(np.float64), letter.astype(np.float64), np.full(n, T),
                  info={"needs_future": needs_future.astype(np.float64), "strings": strings})
 
 

@@ -234,6 +234,21 @@ def test_spans_tags_recomputed_from_the_strings():
     np.testing.assert_array_equal(again.x, batch.x)
     with pytest.raises(ValueError, match="p_bracket"):
         tasks.spans(5, 2, np.random.default_rng(0), p_bracket=1.0)
+    with pytest.raises(ValueError, match="tag must be"):
+        tasks.spans(5, 2, np.random.default_rng(0), tag="outside")
+
+
+def test_spans_same_kind_recomputed_from_the_strings():
+    batch = tasks.spans(15, 200, np.random.default_rng(9), tag="same")
+    for j, s in enumerate(batch.info["strings"]):
+        same, after_bracket = np.zeros(15), np.zeros(15)
+        # A run of letters with the same bracket on both sides, found with a back-reference.
+        for m in re.finditer(r"(?=([()])([ab]+)\1)", s):
+            same[m.start(2):m.end(2)] = 1
+        for m in re.finditer(r"[()]([ab]+)", s):
+            after_bracket[m.start(1):m.end(1)] = 1
+        np.testing.assert_array_equal(batch.d[:, j, 0], same)
+        np.testing.assert_array_equal(batch.info["needs_future"][:, j], after_bracket)
 
 
 def test_corner_count_targets_recounted_pixel_by_pixel():
