@@ -102,5 +102,5 @@ def test_steep_sigmoid_never_overflows(dtype, l):
 def test_sigmoid_is_monotone_and_exact_near_zero():
     s = np.linspace(-50, 50, 10001)
     assert np.all(np.diff(act.sigmoid(s)) >= 0)
-    # The negative branch e / (1 + e) keeps relative precision where 1 - sigma would cancel.
+    # 1 / (1 + exp(-s)) keeps relative precision where 1 - sigma(-s) would cancel to zero.
     assert act.sigmoid(np.array(-700.0)) == pytest.approx(math.exp(-700.0), rel=1e-12)

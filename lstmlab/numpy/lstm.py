@@ -106,118 +106,183 @@ def _check(x, state0, params, variant):
             raise ValueError(f"{what} must have shape {(batch, hidden)}, got {s.shape}")
 
 
+def _record(gates, c, hc, h):
+    """The forward pass's record in the column layout: gate activations (T, 4H, B) with views i, f,
+    g, o (T, H, B), and c, tanh(c), h (T, H, B)."""
+    hid = c.shape[1]
+    rec = {k: gates[:, n * hid:(n + 1) * hid] for n, k in enumerate("ifgo")}
+    rec.update(gates=gates, c=c, hc=hc, h=h)
+    return rec
+
+
+def _columns(a):
+    """(T, B, K) -> contiguous (T, K, B): one step's rows become columns."""
+    return np.ascontiguousarray(a.transpose(0, 2, 1))
+
+
+def _rows(a):
+    """(T, K, B) -> contiguous (T * B, K): every (step, sequence) pair as one row of a product."""
+    return np.ascontiguousarray(a.transpose(0, 2, 1)).reshape(-1, a.shape[1])
+
+
+def _ifo(gates):
+    """The i, f, o rows of a gate array (..., 4H, B) stacked (..., 3H, B): the input of W_gg."""
+    hid = gates.shape[-2] // 4
+    return np.concatenate([gates[..., :2 * hid, :], gates[..., 3 * hid:, :]], axis=-2)
+
+
 def forward(x, state0, params, variant="vanilla"):
     """The LSTM step above over a (T, B, D) sequence; returns ``(h (T, B, H), (h_T, c_T), cache)``."""
     v = _variant(variant)
     _check(x, state0, params, v)
     h0, c0 = state0
-    steps, batch = x.shape[:2]
+    steps, batch, width = x.shape
     hid = h0.shape[1]
-    w_hh = params["w_hh"]
-    # The input part of every step's net input has no recurrence: one product for the whole sequence.
-    a_x = x @ params["w_ih"].T
+    dtype = x.dtype
+    # Speed (see benchmarks/README.md): each NumPy call in the time loop costs microseconds, as much
+    # as its arithmetic on a (B, H) block, so the loop makes as few calls and passes over memory as
+    # the equations allow. Results equal the one-line-per-equation loop up to round-off.
+    #
+    # Layout: inside the loop every quantity is held as columns, units along the rows and the batch
+    # along the columns, like the book's column vectors (a = W h). The four gates of the stacked net
+    # input a (4H, B) are then four contiguous blocks of rows; as column slices of a (B, 4H) array
+    # they would be strided, and NumPy's elementwise functions run several times slower on those.
+    #
+    # The input part of every net input has no recurrence: one (T*B, D) x (D, 4H) product for the
+    # whole sequence (a 3-d (T, B, D) @ (D, 4H) would be T small ones). Turned into columns, it is
+    # the gate record: step t overwrites block t in place, net inputs becoming activations.
+    a_x = x.reshape(steps * batch, width) @ params["w_ih"].T
     if "b_ih" in params:
-        a_x = a_x + params["b_ih"] + params["b_hh"]
-    peep = params.get("w_peep")
-    g_fn = tanh if v.input_activation else identity
-    h_fn = tanh if v.output_activation else identity
-    ones = np.ones((batch, hid), dtype=x.dtype)
-    names = ("i", "f", "g", "o", "c", "hc", "h")
-    rec = {k: np.empty((steps, batch, hid), dtype=x.dtype) for k in names}
-    gates_prev = np.zeros((batch, 3 * hid), dtype=x.dtype)
-    h, c = h0, c0
+        a_x += params["b_ih"] + params["b_hh"]
+    gates = np.ascontiguousarray(a_x.reshape(steps, batch, 4 * hid).transpose(0, 2, 1), dtype=dtype)
+    w_hh = params["w_hh"]
+    peep = None if "w_peep" not in params else params["w_peep"][:, :, None]  # (3, H, 1): per unit
+    c_rec, hc_rec, h_rec = (np.empty((steps, hid, batch), dtype=dtype) for _ in range(3))
+    if not v.output_activation:
+        hc_rec = c_rec  # h = o * c: the record of "tanh(c)" is the cell state itself
+    a_h = np.empty((4 * hid, batch), dtype=dtype)  # buffers reused by every step
+    tmp = np.empty((hid, batch), dtype=dtype)
+    h, c = (np.ascontiguousarray(s.T, dtype=dtype) for s in (h0, c0))
     for t in range(steps):
-        a = a_x[t] + h @ w_hh.T
-        if v.full_gate_recurrence:
-            a_gates = gates_prev @ params["w_gg"].T
-            a[:, :2 * hid] += a_gates[:, :2 * hid]
-            a[:, 3 * hid:] += a_gates[:, 2 * hid:]
-        a_i, a_f, a_g, a_o = (a[:, k * hid:(k + 1) * hid] for k in range(4))
+        a = gates[t]
+        np.matmul(w_hh, h, out=a_h)  # one product for all four gates
+        a += a_h
+        if v.full_gate_recurrence and t > 0:  # (i, f, o) are zero before t = 1
+            a_gates = params["w_gg"] @ _ifo(gates[t - 1])
+            a[:2 * hid] += a_gates[:2 * hid]
+            a[3 * hid:] += a_gates[2 * hid:]
+        # The activations overwrite their net inputs: a_i becomes i, and so on.
+        i, f, g, o = (a[k * hid:(k + 1) * hid] for k in range(4))
         if v.peepholes:
-            a_i = a_i + peep[0] * c
-            a_f = a_f + peep[1] * c
-        f = sigmoid(a_f) if v.forget_gate else ones
-        i = (1.0 - f) if v.coupled else (sigmoid(a_i) if v.input_gate else ones)
-        g = g_fn(a_g)
-        c_new = f * c + i * g
+            i += np.multiply(peep[0], c, out=tmp)
+            f += np.multiply(peep[1], c, out=tmp)
+        sigmoid(a[:2 * hid], out=a[:2 * hid])  # i and f are adjacent: one call for both
+        if not v.forget_gate:
+            f[...] = 1.0
+        if v.coupled:
+            np.subtract(1.0, f, out=i)
+        elif not v.input_gate:
+            i[...] = 1.0
+        if v.input_activation:
+            np.tanh(g, out=g)
+        c_new = c_rec[t]
+        np.multiply(f, c, out=c_new)
+        c_new += np.multiply(i, g, out=tmp)
         if v.peepholes:
-            a_o = a_o + peep[2] * c_new
-        o = sigmoid(a_o) if v.output_gate else ones
-        hc = h_fn(c_new)
-        h, c = o * hc, c_new
-        for k, value in zip(names, (i, f, g, o, c, hc, h)):
-            rec[k][t] = value
-        gates_prev = np.concatenate([i, f, o], axis=1)
-    cache = (x, h0, c0, rec, params, v)
-    return rec["h"], (h, c), cache
+            o += np.multiply(peep[2], c_new, out=tmp)
+        if v.output_gate:
+            sigmoid(o, out=o)
+        else:
+            o[...] = 1.0
+        if v.output_activation:
+            np.tanh(c_new, out=hc_rec[t])
+        np.multiply(o, hc_rec[t], out=h_rec[t])
+        h, c = h_rec[t], c_new
+    cache = (x, h0, c0, _record(gates, c_rec, hc_rec, h_rec), params, v)
+    return _columns(h_rec), (h.T.copy(), c.T.copy()), cache
 
 
 def backward(d_out, d_final_state, cache):
     """Full BPTT through :func:`forward`; returns ``(dx, (dh0, dc0), grads)``, grads keyed like params."""
     x, h0, c0, rec, params, v = cache
-    if d_out.shape != rec["h"].shape:
-        raise ValueError(f"d_out must have shape {rec['h'].shape}, got {d_out.shape}")
-    steps, batch, hid = rec["h"].shape
-    w_hh = params["w_hh"]
-    peep = params.get("w_peep")
+    steps, hid, batch = rec["h"].shape
+    if d_out.shape != (steps, batch, hid):
+        raise ValueError(f"d_out must have shape {(steps, batch, hid)}, got {d_out.shape}")
+    dtype = x.dtype
+    peep = None if "w_peep" not in params else params["w_peep"][:, :, None]
+    gates, c_rec, hc_rec = rec["gates"], rec["c"], rec["hc"]
+    c_prev_all = np.concatenate([c0.T[None], c_rec[:-1]], axis=0)
+    # The local slopes (a gate's derivative with respect to its net input; h' at the cell output)
+    # depend on the forward values only, not on the error flowing back: computed here for all steps
+    # in a few whole-array operations, they leave the loop only products and sums. Columns as in
+    # the forward pass.
+    slope = sigmoid_prime(gates)
     g_prime = tanh_prime if v.input_activation else identity_prime
+    slope[:, 2 * hid:3 * hid] = g_prime(rec["g"])
+    for present, k in ((v.input_gate and not v.coupled, 0), (v.forget_gate, 1), (v.output_gate, 3)):
+        if not present:
+            slope[:, k * hid:(k + 1) * hid] = 0.0  # a fixed gate (or CIFG's i = 1 - f) has no net input
     h_prime = tanh_prime if v.output_activation else identity_prime
-    dh, dc = d_final_state
-    dh, dc = dh.copy(), dc.copy()
-    da = np.empty((steps, batch, 4 * hid), dtype=x.dtype)
-    d_gates_next = np.zeros((batch, 3 * hid), dtype=x.dtype)  # dE/d(i, f, o)(t) through FGR at t + 1
-    grads = {}
-    if v.peepholes:
-        grads["w_peep"] = np.zeros_like(peep)
-    if v.full_gate_recurrence:
-        grads["w_gg"] = np.zeros_like(params["w_gg"])
-    h_prev_all = np.concatenate([h0[None], rec["h"][:-1]], axis=0)
-    c_prev_all = np.concatenate([c0[None], rec["c"][:-1]], axis=0)
+    o_h_prime = rec["o"] * h_prime(hc_rec)  # dh(t)/dc(t) through the cell output, all steps
+    d_out = _columns(d_out.astype(dtype, copy=False))
+    dh, dc = (np.ascontiguousarray(s.T, dtype=dtype) for s in d_final_state)
+    w_hh_t = np.ascontiguousarray(params["w_hh"].T)  # contiguous: the faster product, as in forward
+    da = np.empty((steps, 4 * hid, batch), dtype=dtype)
+    tmp = np.empty((hid, batch), dtype=dtype)
+    d_gates_next = None  # dE/d(i, f, o)(t) through FGR at t + 1
     for t in reversed(range(steps)):
-        i, f, g, o, c, hc = (rec[k][t] for k in ("i", "f", "g", "o", "c", "hc"))
-        c_prev = c_prev_all[t]
-        dh = dh + d_out[t]
-        do = dh * hc + d_gates_next[:, 2 * hid:]
-        da_o = do * sigmoid_prime(o) if v.output_gate else np.zeros_like(o)
-        dc = dc + dh * o * h_prime(hc)
+        d = da[t]
+        da_i, da_f, da_g, da_o = (d[k * hid:(k + 1) * hid] for k in range(4))
+        dh += d_out[t]
+        # Output gate: dE/do = dh * tanh(c), then times the gate's slope.
+        np.multiply(dh, hc_rec[t], out=da_o)
+        if d_gates_next is not None:
+            da_o += d_gates_next[2 * hid:]
+        da_o *= slope[t, 3 * hid:]
+        dc += np.multiply(dh, o_h_prime[t], out=tmp)
         if v.peepholes:
-            dc += da_o * peep[2]
-        di = dc * g + d_gates_next[:, :hid]
-        df = dc * c_prev + d_gates_next[:, hid:2 * hid]
+            dc += np.multiply(peep[2], da_o, out=tmp)
+        # Errors at i, f, g before their slopes: dc * g, dc * c(t-1), dc * i.
+        np.multiply(dc, rec["g"][t], out=da_i)
+        np.multiply(dc, c_prev_all[t], out=da_f)
+        np.multiply(dc, rec["i"][t], out=da_g)
+        if d_gates_next is not None:
+            da_i += d_gates_next[:hid]
+            da_f += d_gates_next[hid:2 * hid]
         if v.coupled:
-            df = df - di
-        da_i = di * sigmoid_prime(i) if (v.input_gate and not v.coupled) else np.zeros_like(i)
-        da_f = df * sigmoid_prime(f) if v.forget_gate else np.zeros_like(f)
-        da_g = dc * i * g_prime(g)
-        dc = dc * f
+            da_f -= da_i  # i = 1 - f: the input gate's error reaches f with the opposite sign
+        d[:3 * hid] *= slope[t, :3 * hid]  # i, f, g are adjacent blocks: one product for three
+        dc *= rec["f"][t]
         if v.peepholes:
-            dc += da_i * peep[0] + da_f * peep[1]
-            grads["w_peep"] += np.stack([np.sum(da_i * c_prev, axis=0), np.sum(da_f * c_prev, axis=0),
-                                         np.sum(da_o * c, axis=0)])
-        da[t] = np.concatenate([da_i, da_f, da_g, da_o], axis=1)
-        dh = da[t] @ w_hh
+            dc += np.multiply(peep[0], da_i, out=tmp)
+            dc += np.multiply(peep[1], da_f, out=tmp)
+        np.matmul(w_hh_t, d, out=dh)  # one product for all four gates' errors
         if v.full_gate_recurrence:
-            da_gates = np.concatenate([da_i, da_f, da_o], axis=1)
-            if t > 0:
-                gates_prev = np.concatenate([rec["i"][t - 1], rec["f"][t - 1], rec["o"][t - 1]], axis=1)
-                grads["w_gg"] += da_gates.T @ gates_prev
-            d_gates_next = da_gates @ params["w_gg"]
-    flat = da.reshape(-1, 4 * hid)
-    grads["w_ih"] = flat.T @ x.reshape(-1, x.shape[2])
-    grads["w_hh"] = flat.T @ h_prev_all.reshape(-1, hid)
+            d_gates_next = params["w_gg"].T @ _ifo(d)
+    # The parameter gradients sum over steps and sequences: one 2-d product each, after the loop,
+    # on rows again ((T*B, 4H) errors against (T*B, D) inputs and (T*B, H) previous outputs).
+    flat = _rows(da)
+    h_prev = np.concatenate([h0[None], _columns(rec["h"][:-1])], axis=0).reshape(-1, hid)
+    grads = {"w_ih": flat.T @ x.reshape(-1, x.shape[2]), "w_hh": flat.T @ h_prev}
     if "b_ih" in params:
         grads["b_ih"] = flat.sum(axis=0)
         grads["b_hh"] = grads["b_ih"].copy()
-    dx = da @ params["w_ih"]
-    return dx, (dh, dc), grads
-
+    if v.peepholes:
+        grads["w_peep"] = np.stack([np.sum(da[:, :hid] * c_prev_all, axis=(0, 2)),
+                                    np.sum(da[:, hid:2 * hid] * c_prev_all, axis=(0, 2)),
+                                    np.sum(da[:, 3 * hid:] * c_rec, axis=(0, 2))])
+    if v.full_gate_recurrence:
+        # W_gg met (i, f, o)(t-1) at the steps t >= 1 only.
+        grads["w_gg"] = _rows(_ifo(da[1:])).T @ _rows(_ifo(gates[:-1]))
+    dx = (flat @ params["w_ih"]).reshape(x.shape)
+    return dx, (dh.T.copy(), dc.T.copy()), grads
 
 
 def _single_step(x_t, h_prev, c_prev, w_ih, w_hh, b_ih, b_hh):
     """The per-step record of :func:`forward` (NP variant) for one step from (h_prev, c_prev)."""
     params = {"w_ih": w_ih, "w_hh": w_hh, "b_ih": b_ih, "b_hh": b_hh}
     _, _, (_, _, _, rec, _, _) = forward(x_t[None], (h_prev, c_prev), params, "NP")
-    return {k: v[0] for k, v in rec.items()}
+    return {k: v[0].T for k, v in rec.items()}  # back from the record's columns to (B, H)
 
 
 def step_gates(x_t, h_prev, w_ih, w_hh, b_ih, b_hh):
@@ -246,9 +311,10 @@ def step_backward(dh, dc, cache):
     ``g``, ``o``, new cell state ``c`` (each (B, H)) and weights ``w_ih``, ``w_hh``.
     grads holds ``w_ih``, ``w_hh``, ``b_ih``, ``b_hh`` summed over the batch.
     """
-    rec = {k: cache[k][None] for k in ("i", "f", "g", "o", "c")}
-    rec["hc"] = tanh(rec["c"])
-    rec["h"] = rec["o"] * rec["hc"]
+    gates = np.concatenate([cache[k].T for k in "ifgo"])[None]  # the record's column layout
+    c = cache["c"].T[None]
+    hc = tanh(c)
+    rec = _record(gates, c, hc, cache["o"].T[None] * hc)
     w_ih, w_hh = cache["w_ih"], cache["w_hh"]
     # The biases' values play no part in the backward pass; only their presence asks for their grads.
     no_bias = np.zeros(w_hh.shape[0], dtype=w_hh.dtype)
