@@ -100,15 +100,19 @@ def test_copy_depth_is_torch_stacked_lstm():
 
 def test_depth_memory_carries_information_up_when_its_forget_gate_is_open():
     """With the depth forget gates saturated open and nothing written, m_depth passes up unchanged;
-    with the copy mode the same network has no memory along depth at all."""
+    the copy mode (a stacked LSTM) has no memory along depth at all."""
     params, x, _ = problem(4, "lstm", seed=2)
     for layer in range(4):
         params[f"depth.b_ih_l{layer}"][H:2 * H] = 60.0   # f = 1
         params[f"depth.b_ih_l{layer}"][:H] = -60.0       # i = 0
-    _, (_, _, _, caches) = grid_lstm.forward(x, params, "lstm")
-    m_top = caches[-1][1][3]["c"][0]
-    m_first = caches[0][1][3]["c"][0]
-    np.testing.assert_allclose(m_top, m_first, atol=1e-20)
+    params["depth.b_ih_l0"][:H] = 60.0                    # the bottom layer writes
+    m_time, m_depth = grid_lstm.memories(grid_lstm.forward(x, params, "lstm")[1])
+    assert m_time.shape == m_depth.shape == (4, T, B, H)
+    assert np.abs(m_depth[0]).min() > 1e-3
+    np.testing.assert_allclose(m_depth[3], m_depth[0], atol=1e-20)
+    copy_params, _, _ = problem(4, "copy", seed=2)
+    m_time, m_depth = grid_lstm.memories(grid_lstm.forward(x, copy_params, "copy")[1])
+    assert m_time.shape == (4, T, B, H) and m_depth is None
 
 
 def test_shape_errors_name_expected_and_actual():

@@ -126,3 +126,15 @@ def backward(d_out, cache):
         dh_depth = dh_below + d_in
     grads["proj"] = dh_depth.reshape(-1, hid).T @ x.reshape(-1, x.shape[2])
     return dh_depth @ params["proj"], grads
+
+
+def memories(cache):
+    """The memories of every block from :func:`forward`'s cache: ``(m_time, m_depth)``, each (L, T, B, H);
+    m_depth is None for ``depth="copy"``, which has no memory along depth."""
+    x, params, dims, caches = cache
+    steps, batch = x.shape[:2]
+    m_time = np.stack([time_cache[3]["c"] for time_cache, _ in caches])
+    if "depth" not in dims:
+        return m_time, None
+    m_depth = np.stack([depth_cache[3]["c"][0].reshape(steps, batch, -1) for _, depth_cache in caches])
+    return m_time, m_depth
