@@ -123,7 +123,7 @@ def _panel(ax, title, memory_right, memory_up, shared_cell):
 
 def draw_comparison():
     """Stacked, multidimensional and Grid LSTM side by side: along which dimension memory flows."""
-    fig, axes = plt.subplots(1, 3, figsize=(11.0, 3.6))
+    fig, axes = plt.subplots(1, 3, figsize=(10.0, 3.0))
     for ax in axes:
         ax.set_aspect("equal")
         ax.axis("off")
@@ -134,7 +134,8 @@ def draw_comparison():
         ax.set_gid(gid)
     handles = [plt.Line2D([], [], color=MEMORY, lw=2.4, label="memory (cell state)"),
                plt.Line2D([], [], color=HIDDEN, lw=1.0, label="hidden vector")]
-    fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=9, frameon=False)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.08, top=0.85, wspace=0.05)
     return fig
 
 
