@@ -100,19 +100,20 @@ def test_copy_depth_is_torch_stacked_lstm():
 
 def test_depth_memory_carries_information_up_when_its_forget_gate_is_open():
     """With the depth forget gates saturated open and nothing written, m_depth passes up unchanged;
-    the copy mode (a stacked LSTM) has no memory along depth at all."""
+    the copy mode (a stacked LSTM) has no memory along depth at all. B != H catches a transposed layout."""
     params, x, _ = problem(4, "lstm", seed=2)
+    x = np.concatenate([x, x[:, :1]], axis=1)   # B = 3
     for layer in range(4):
         params[f"depth.b_ih_l{layer}"][H:2 * H] = 60.0   # f = 1
         params[f"depth.b_ih_l{layer}"][:H] = -60.0       # i = 0
     params["depth.b_ih_l0"][:H] = 60.0                    # the bottom layer writes
-    m_time, m_depth = grid_lstm.memories(grid_lstm.forward(x, params, "lstm")[1])
-    assert m_time.shape == m_depth.shape == (4, T, B, H)
+    m_depth = grid_lstm.depth_memories(grid_lstm.forward(x, params, "lstm")[1])
+    assert m_depth.shape == (4, T, B + 1, H)
     assert np.abs(m_depth[0]).min() > 1e-3
     np.testing.assert_allclose(m_depth[3], m_depth[0], atol=1e-20)
     copy_params, _, _ = problem(4, "copy", seed=2)
-    m_time, m_depth = grid_lstm.memories(grid_lstm.forward(x, copy_params, "copy")[1])
-    assert m_time.shape == (4, T, B, H) and m_depth is None
+    with pytest.raises(ValueError, match="no memory along depth"):
+        grid_lstm.depth_memories(grid_lstm.forward(x, copy_params, "copy")[1])
 
 
 def test_shape_errors_name_expected_and_actual():

@@ -105,6 +105,10 @@ def test_step_is_one_point_of_the_scan():
     h11, c11 = md_lstm.step(x[1, 1], h_prev, c_prev, params["w_ih"], params["w_hh"], params["b"])
     np.testing.assert_allclose(h11, h[1, 1], rtol=1e-14)
     np.testing.assert_allclose(c11, c[1, 1], rtol=1e-14)
+    i, f, g, o = md_lstm.gates(x[1, 1], h_prev, params["w_ih"], params["w_hh"], params["b"])
+    assert f.shape == (2, B, H) and i.shape == g.shape == o.shape == (B, H)
+    np.testing.assert_allclose(f[0] * c_prev[0] + f[1] * c_prev[1] + i * g, c11, rtol=1e-14)
+    np.testing.assert_allclose(o * np.tanh(c11), h11, rtol=1e-14)
     hs, cs = md_lstm.scan(x, params["w_ih"], params["w_hh"], params["b"])
     assert np.array_equal(hs, h) and np.array_equal(cs, c)
 

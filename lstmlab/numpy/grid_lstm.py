@@ -81,7 +81,7 @@ def forward(x, params, depth="lstm"):
     zeros = np.zeros((batch, hid), dtype=x.dtype)
     h_depth = x @ params["proj"].T
     m_depth = np.zeros_like(h_depth)
-    caches = []
+    caches, m_depths = [], []
     for layer in range(num_layers):
         h_time, _, time_cache = lstm.forward(h_depth, (zeros, zeros), _transform(params, "time", layer), "NP")
         depth_cache = None
@@ -93,15 +93,16 @@ def forward(x, params, depth="lstm"):
                 h_time_prev.reshape((1,) + flat), (h_depth.reshape(flat), m_depth.reshape(flat)),
                 _transform(params, "depth", layer), "NP")
             h_depth, m_depth = h_new.reshape(h_depth.shape), m_new.reshape(h_depth.shape)
+            m_depths.append(m_depth)
         else:
             h_depth = h_time
         caches.append((time_cache, depth_cache))
-    return h_depth, (x, params, dims, caches)
+    return h_depth, (x, params, dims, caches, m_depths)
 
 
 def backward(d_out, cache):
     """Backpropagation through :func:`forward`, top layer first; returns ``(dx, grads)``."""
-    x, params, dims, caches = cache
+    x, params, _, caches, _ = cache
     steps, batch = x.shape[:2]
     hid = params["proj"].shape[0]
     if d_out.shape != (steps, batch, hid):
@@ -128,13 +129,9 @@ def backward(d_out, cache):
     return dh_depth @ params["proj"], grads
 
 
-def memories(cache):
-    """The memories of every block from :func:`forward`'s cache: ``(m_time, m_depth)``, each (L, T, B, H);
-    m_depth is None for ``depth="copy"``, which has no memory along depth."""
-    x, params, dims, caches = cache
-    steps, batch = x.shape[:2]
-    m_time = np.stack([time_cache[3]["c"] for time_cache, _ in caches])
-    if "depth" not in dims:
-        return m_time, None
-    m_depth = np.stack([depth_cache[3]["c"][0].reshape(steps, batch, -1) for _, depth_cache in caches])
-    return m_time, m_depth
+
+def depth_memories(cache):
+    """The depth memories m_depth(t, l) of every block, (L, T, B, H), from :func:`forward`'s cache."""
+    if cache[2] != ("time", "depth"):
+        raise ValueError("depth='copy' (a stacked LSTM) has no memory along depth")
+    return np.stack(cache[4])

@@ -88,16 +88,26 @@ def cell_backward(dh, dc, cache):
     return da @ params["w_ih"], dh_prev, dc_prev, grads
 
 
-def step(x, h_prev, c_prev, w_ih, w_hh, b):
-    """One cell, Eqs. 53-54, for a batch: x (B, D), h_prev and c_prev (N, B, H); returns ``(h, c)``."""
+def _checked_cell(x, h_prev, c_prev, w_ih, w_hh, b):
     h_prev, c_prev = np.asarray(h_prev), np.asarray(c_prev)
     if h_prev.ndim != 3 or c_prev.shape != h_prev.shape or x.ndim != 2 or x.shape[0] != h_prev.shape[1]:
         raise ValueError(f"expected x (B, D) and h_prev, c_prev (N, B, H), got {x.shape}, {h_prev.shape}, "
                          f"{c_prev.shape}")
     params = {"w_ih": w_ih, "w_hh": w_hh, "b": b}
     _check_params(params, x.shape[1], h_prev.shape[0])
-    h, c, _ = cell_forward(x, h_prev, c_prev, params)
+    return cell_forward(x, h_prev, c_prev, params)
+
+
+def step(x, h_prev, c_prev, w_ih, w_hh, b):
+    """One cell, Eqs. 53-54, for a batch: x (B, D), h_prev and c_prev (N, B, H); returns ``(h, c)``."""
+    h, c, _ = _checked_cell(x, h_prev, c_prev, w_ih, w_hh, b)
     return h, c
+
+
+def gates(x, h_prev, w_ih, w_hh, b):
+    """The gate activations of one cell, ``(i, f, g, o)``: f is (N, B, H), one forget gate per dimension."""
+    _, _, cache = _checked_cell(x, h_prev, np.zeros_like(np.asarray(h_prev)), w_ih, w_hh, b)
+    return cache["i"], cache["f"], cache["g"], cache["o"]
 
 
 def _interior(n_dims):
