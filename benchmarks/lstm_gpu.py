@@ -1,134 +1,62 @@
-"""lstmlab.torch's LSTM and GRU against cuDNN (torch.nn.LSTM / GRU) on one GPU, in the same run.
+"""lstmlab.torch's LSTM and GRU at each optimisation level against torch.nn (cuDNN), in the same run.
 
-For each model, shape and optimisation level: forward (inference, no autograd) and forward+backward,
-timed with CUDA events (median of repeats after warm-up). Prints each time and its ratio to cuDNN's
-(ours / cuDNN: 1.0 is parity, larger is slower) and writes a JSON record of machine, versions and
-numbers. On a machine without CUDA it says so and exits with status 0.
+For each model, shape and level: forward (no autograd) and forward+backward. Prints each time and
+its ratio to torch.nn's (ours / torch.nn: 1.0 is parity, larger is slower) and writes the JSON record
+of :func:`lstmlab.torch.benchmark.run` (machine, versions, settings, numbers) to
+``<out-dir>/lstm_gpu_<gpu-name>.json`` (``lstm_gpu_cpu.json`` for ``--device cpu``).
 
-    python benchmarks/lstm_gpu.py [--dtype float32|bfloat16] [--repeats 20]
-                                  [--json benchmarks/results/lstm_gpu.json]
+    python benchmarks/lstm_gpu.py [--dtype float32|bfloat16] [--repeats 20] [--tf32]
+                                  [--out-dir benchmarks/results]
+    python benchmarks/lstm_gpu.py --device cpu --quick --out-dir /tmp/x   # the code path, on a CPU
+
+On a machine without CUDA, ``--device cuda`` (the default) says so and exits with status 0.
 """
 
 import argparse
 import json
 import os
-import platform
-import statistics
 import sys
 
 import torch
 
-from lstmlab.torch import GRU, LSTM
-
-SHAPES = [dict(T=100, B=64, D=512, H=512), dict(T=1024, B=8, D=256, H=256)]
-# Each level adds one optimisation to the one before (the same table as tests/test_torch_models.py).
-LEVELS = {
-    "naive": dict(input_projection=False, fused=False, triton=False),
-    "projection": dict(input_projection=True, fused=False, triton=False),
-    "fused": dict(input_projection=True, fused=True, triton=False),
-    "triton": dict(input_projection=True, fused=True, triton=True),
-    "graphs": dict(input_projection=True, fused=True, triton=True, cuda_graphs=True),
-}
-MODELS = {"LSTM": (LSTM, torch.nn.LSTM), "GRU": (GRU, torch.nn.GRU)}
+from lstmlab.torch import benchmark
 
 
-def parse():
+def parse(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
-    parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--json", default="benchmarks/results/lstm_gpu.json")
-    return parser.parse_args()
+    parser.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
+    parser.add_argument("--quick", action="store_true",
+                        help=f"one small shape {benchmark.QUICK_SHAPES}, 3 repeats: checks the code path")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float64"])
+    parser.add_argument("--models", nargs="+", default=list(benchmark.MODELS), choices=list(benchmark.MODELS))
+    parser.add_argument("--repeats", type=int, default=None, help="timed runs per case (20; 3 with --quick)")
+    parser.add_argument("--warmup", type=int, default=None, help="untimed runs first (3; 1 with --quick)")
+    parser.add_argument("--tf32", action="store_true",
+                        help="float32 products on TF32 tensor cores, for cuDNN and for us alike")
+    parser.add_argument("--out-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
+    return parser.parse_args(argv)
 
 
-def median_ms(fn, repeats, warmup):
-    for _ in range(warmup):  # lazy initialisation, cuDNN plans, Triton compilation, graph capture
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(repeats):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        torch.cuda.synchronize()
-        times.append(start.elapsed_time(end))
-    return statistics.median(times)
-
-
-def passes(module, x):
-    def forward():
-        with torch.no_grad():
-            module(x)
-
-    def forward_backward():
-        out, _ = module(x)
-        out.float().sum().backward()
-
-    return {"forward": forward, "forward+backward": forward_backward}
-
-
-def versions():
-    out = {"python": sys.version.split()[0], "torch": torch.__version__, "cuda": torch.version.cuda,
-           "cudnn": torch.backends.cudnn.version()}
-    try:
-        import triton
-        out["triton"] = triton.__version__
-    except ImportError:
-        out["triton"] = None
-    return out
-
-
-def main():
-    args = parse()
-    if not torch.cuda.is_available():
-        print("lstm_gpu.py: no CUDA device here (torch.cuda.is_available() is False); nothing measured.")
+def main(argv=None):
+    args = parse(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("lstm_gpu.py: no CUDA device here (torch.cuda.is_available() is False); nothing measured. "
+              "Use --device cpu --quick to exercise the code path.")
         return 0
-    from lstmlab.torch import triton_kernels
-    levels = dict(LEVELS)
-    if not triton_kernels.AVAILABLE:
-        print(f"triton does not import ({triton_kernels.IMPORT_ERROR}): the triton levels are skipped")
-        levels = {k: v for k, v in levels.items() if not v.get("triton")}
-    dtype = getattr(torch, args.dtype)
-    device = torch.device("cuda")
-    rows = []
-    print(f"{torch.cuda.get_device_name()}, {args.dtype}; ratio = our time / cuDNN time (median of "
-          f"{args.repeats})")
-    for model_name, (ours_cls, cudnn_cls) in MODELS.items():
-        for shape in SHAPES:
-            torch.manual_seed(0)
-            reference = cudnn_cls(shape["D"], shape["H"], device=device, dtype=dtype)
-            x = torch.randn(shape["T"], shape["B"], shape["D"], device=device, dtype=dtype)
-            base = {name: median_ms(fn, args.repeats, args.warmup)
-                    for name, fn in passes(reference, x).items()}
-            label = f"{model_name} T={shape['T']} B={shape['B']} D=H={shape['H']}"
-            for name, ms in base.items():
-                rows.append({"model": model_name, **shape, "level": "cudnn", "pass": name, "ms": ms,
-                             "ratio_to_cudnn": 1.0})
-                print(f"{label:32} {'cudnn':11} {name:17} {ms:9.3f} ms")
-            for level, options in levels.items():
-                ours = ours_cls(shape["D"], shape["H"], device=device, dtype=dtype, **options)
-                ours.load_state_dict(reference.state_dict())
-                for name, fn in passes(ours, x).items():
-                    ms = median_ms(fn, args.repeats, args.warmup)
-                    rows.append({"model": model_name, **shape, "level": level, "pass": name, "ms": ms,
-                                 "ratio_to_cudnn": ms / base[name]})
-                    print(f"{label:32} {level:11} {name:17} {ms:9.3f} ms  x{ms / base[name]:6.2f}")
-                del ours
-                torch.cuda.empty_cache()
-    record = {
-        "benchmark": "lstm_gpu",
-        "config": {"dtype": args.dtype, "repeats": args.repeats, "warmup": args.warmup,
-                   "statistic": "median", "levels": levels},
-        "machine": {"gpu": torch.cuda.get_device_name(), "platform": platform.platform(),
-                    "cpu_count": os.cpu_count()},
-        "versions": versions(),
-        "results": rows,
-    }
-    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-    with open(args.json, "w") as f:
-        json.dump(record, f, indent=2)
-    print(f"wrote {args.json}")
+    os.makedirs(args.out_dir, exist_ok=True)
+
+    def save(record):  # after every model and shape: a run stopped by a time limit keeps its data
+        with open(benchmark.record_path(record, args.out_dir), "w") as f:
+            json.dump(record, f, indent=2)
+
+    record = benchmark.run(
+        device=args.device, dtype=getattr(torch, args.dtype),
+        shapes=benchmark.QUICK_SHAPES if args.quick else benchmark.GPU_SHAPES, models=args.models,
+        repeats=args.repeats or (3 if args.quick else 20), warmup=args.warmup or (1 if args.quick else 3),
+        precision="tf32" if args.tf32 else "ieee", quick=args.quick, save=save)
+    for name, reason in record["config"]["skipped_levels"].items():
+        print(f"level {name} skipped: {reason}")
+    print(f"wrote {benchmark.record_path(record, args.out_dir)}")
     return 0
 
 

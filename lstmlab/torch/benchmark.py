@@ -1,0 +1,227 @@
+"""Timing lstmlab.torch's optimisation levels against torch.nn (cuDNN on a GPU) and recording the run.
+
+Each level adds one switch of :mod:`lstmlab.torch.modules` to the one before, so the difference
+between two neighbouring rows of a record is what that one optimisation buys:
+
+``naive``       a product per step for the input, autograd through every pointwise op;
+``projection``  the input product for all steps at once;
+``fused``       the pointwise step as one autograd node with a hand-written backward;
+``triton``      that node as one Triton kernel each way (CUDA, where triton imports);
+``graphs``      the unrolled forward and backward captured as CUDA graphs and replayed (CUDA).
+
+:func:`run` measures every model, shape, level and pass (forward without autograd; forward and
+backward) against the torch.nn module with the same parameters, in the same process, and returns a
+JSON-ready record of the machine, versions, settings and numbers. ``benchmarks/lstm_gpu.py`` is its
+command line; the chapter "LSTMs on the GPU" reads the records it writes.
+"""
+
+import datetime
+import os
+import platform
+import re
+import statistics
+import sys
+import time
+
+import torch
+
+from lstmlab.torch import triton_kernels
+from lstmlab.torch.modules import GRU, LSTM
+
+LEVELS = {
+    "naive": dict(input_projection=False, fused=False, triton=False),
+    "projection": dict(input_projection=True, fused=False, triton=False),
+    "fused": dict(input_projection=True, fused=True, triton=False),
+    "triton": dict(input_projection=True, fused=True, triton=True),
+    "graphs": dict(input_projection=True, fused=True, triton=True, cuda_graphs=True),
+}
+MODELS = {"LSTM": (LSTM, torch.nn.LSTM), "GRU": (GRU, torch.nn.GRU)}
+#: the two GPU configurations: a wide layer on short sequences, a narrow one on long sequences
+GPU_SHAPES = [dict(T=100, B=64, D=512, H=512), dict(T=1024, B=8, D=256, H=256)]
+#: small enough for a test or a book build on a loaded CPU
+QUICK_SHAPES = [dict(T=16, B=4, D=32, H=32)]
+PASSES = ("forward", "forward+backward")
+SCHEMA_VERSION = 1
+
+
+def levels_for(device):
+    """The levels that can run on ``device`` (with the options actually used) and why others cannot."""
+    levels, skipped = {}, {}
+    for name, options in LEVELS.items():
+        if device.type != "cuda" and (options.get("triton") or options.get("cuda_graphs")):
+            skipped[name] = "needs CUDA"
+        elif options.get("cuda_graphs") and not triton_kernels.AVAILABLE:
+            levels[name] = dict(options, triton=False)  # graphs still apply to the torch step
+        elif options.get("triton") and not triton_kernels.AVAILABLE:
+            skipped[name] = f"triton does not import: {triton_kernels.IMPORT_ERROR}"
+        else:
+            levels[name] = dict(options)
+    return levels, skipped
+
+
+def set_float32_precision(mode):
+    """Matrix products (cuBLAS) and cuDNN's RNNs at the same float32 precision, "ieee" or "tf32".
+
+    torch's defaults differ (cuBLAS IEEE, cuDNN's RNNs TF32), which would compare cuDNN with
+    tensor-core products against us without them. Returns the settings now in force.
+    """
+    torch.backends.cuda.matmul.fp32_precision = mode
+    torch.backends.cudnn.rnn.fp32_precision = mode
+    return {"cuda_matmul": torch.backends.cuda.matmul.fp32_precision,
+            "cudnn_rnn": torch.backends.cudnn.rnn.fp32_precision}
+
+
+def timer(device, repeats, warmup):
+    """``time_ms(fn)``: on CUDA the median of CUDA-event times; on the CPU the minimum wall time.
+
+    A shared CPU disturbs runs only upwards, so its least disturbed run (the minimum) is the best
+    estimate; a dedicated GPU's times scatter both ways, and the median resists outliers.
+    """
+    def time_ms(fn):
+        for _ in range(warmup):  # lazy initialisation, cuDNN plans, Triton compilation, graph capture
+            fn()
+        times = []
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+            for _ in range(repeats):
+                start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                start.record()
+                fn()
+                end.record()
+                torch.cuda.synchronize()
+                times.append(start.elapsed_time(end))
+            return statistics.median(times)
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            times.append(1e3 * (time.perf_counter() - start))
+        return min(times)
+
+    return time_ms
+
+
+def passes(module, x):
+    """The two timed passes: forward without autograd, and forward with backward of a sum."""
+    def forward():
+        with torch.no_grad():
+            module(x)
+
+    def forward_backward():
+        out, _ = module(x)
+        out.float().sum().backward()
+
+    return {"forward": forward, "forward+backward": forward_backward}
+
+
+def machine(device):
+    """What the numbers were measured on."""
+    info = {"device": device.type, "platform": platform.platform(), "processor": platform.processor(),
+            "cpu_count": os.cpu_count(), "load_average_1_5_15min": list(os.getloadavg())}
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        info.update(gpu=props.name, gpu_memory_gib=round(props.total_memory / 2 ** 30, 1),
+                    compute_capability=f"{props.major}.{props.minor}")
+    else:
+        info.update(gpu=None, torch_threads=torch.get_num_threads())
+    return info
+
+
+def label(device):
+    """A human label for the machine: the GPU's name, or "CPU" with the core count."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU ({platform.machine()}, {os.cpu_count()} cores)"
+
+
+def slug(text):
+    """``NVIDIA H200`` -> ``nvidia-h200``: the machine's part of a record's file name."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def versions():
+    out = {"python": sys.version.split()[0], "torch": torch.__version__, "cuda": torch.version.cuda,
+           "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None}
+    if triton_kernels.AVAILABLE:
+        out["triton"] = triton_kernels.triton.__version__
+    else:
+        out["triton"] = None
+    return out
+
+
+def run(device="cuda", dtype=torch.float32, shapes=GPU_SHAPES, models=tuple(MODELS), repeats=20,
+        warmup=3, precision="ieee", quick=False, progress=print, save=None):
+    """Measure every model x shape x level x pass against torch.nn; returns the record (a dict).
+
+    ``save(record)``, if given, is called after each model and shape with the record so far
+    (``"complete": False`` until the end), so a run cut short by a time limit still leaves data.
+    """
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device cuda asked for, but torch.cuda.is_available() is False")
+    levels, skipped = levels_for(device)
+    settings = set_float32_precision(precision) if device.type == "cuda" else {}
+    time_ms = timer(device, repeats, warmup)
+    dtype_name = str(dtype).replace("torch.", "")
+    rows = []
+    record = {
+        "benchmark": "lstm_gpu",
+        "schema_version": SCHEMA_VERSION,
+        "label": label(device),
+        "device": device.type,
+        "quick": quick,
+        "complete": False,
+        "created_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "reference": "cuDNN (torch.nn on CUDA)" if device.type == "cuda" else "torch.nn's CPU kernels",
+        "config": {"dtype": dtype_name, "repeats": repeats, "warmup": warmup,
+                   "statistic": "median" if device.type == "cuda" else "minimum",
+                   "float32_precision": settings, "shapes": list(shapes), "models": list(models),
+                   "levels": levels, "skipped_levels": skipped, "passes": list(PASSES)},
+        "machine": machine(device),
+        "versions": versions(),
+        "results": rows,
+    }
+    progress(f"{label(device)}, {dtype_name}; ratio = our time / torch.nn's "
+             f"({'median' if device.type == 'cuda' else 'minimum'} of {repeats})")
+    for model_name in models:
+        ours_cls, reference_cls = MODELS[model_name]
+        for shape in shapes:
+            torch.manual_seed(0)
+            reference = reference_cls(shape["D"], shape["H"], device=device, dtype=dtype)
+            x = torch.randn(shape["T"], shape["B"], shape["D"], device=device, dtype=dtype)
+            name = f"{model_name} T={shape['T']} B={shape['B']} D=H={shape['H']}"
+            base = {p: time_ms(fn) for p, fn in passes(reference, x).items()}
+            for p, ms in base.items():
+                rows.append({"model": model_name, **shape, "level": "torch.nn", "pass": p, "ms": ms,
+                             "ratio": 1.0})
+                progress(f"{name:32} {'torch.nn':11} {p:17} {ms:9.3f} ms")
+            for level, options in levels.items():
+                ours = ours_cls(shape["D"], shape["H"], device=device, dtype=dtype, **options)
+                ours.load_state_dict(reference.state_dict())
+                for p, fn in passes(ours, x).items():
+                    ms = time_ms(fn)
+                    rows.append({"model": model_name, **shape, "level": level, "pass": p, "ms": ms,
+                                 "ratio": ms / base[p]})
+                    progress(f"{name:32} {level:11} {p:17} {ms:9.3f} ms  x{ms / base[p]:6.2f}")
+                del ours
+                if device.type == "cuda":
+                    torch.cuda.empty_cache()
+            if save is not None:
+                save(record)
+    record["complete"] = True
+    if save is not None:
+        save(record)
+    return record
+
+
+def record_path(record, directory):
+    """``<directory>/lstm_gpu_<machine>[_<dtype>][_tf32].json``, the machine ``cpu`` for a CPU run.
+
+    The plain name is the float32 run at IEEE precision; other settings get their own file.
+    """
+    name = slug(record["machine"]["gpu"]) if record["device"] == "cuda" else "cpu"
+    config = record["config"]
+    if config["dtype"] != "float32":
+        name += f"_{config['dtype']}"
+    elif "tf32" in config["float32_precision"].values():
+        name += "_tf32"
+    return os.path.join(directory, f"lstm_gpu_{name}.json")

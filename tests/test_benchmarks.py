@@ -1,0 +1,104 @@
+"""The benchmark scripts: the GPU benchmark's code path and record on the CPU, record names, and the
+NumPy-vs-torch record that benchmarks/README.md quotes."""
+
+import json
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from lstmlab.torch import benchmark
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "benchmarks" / "lstm_gpu.py"
+
+
+def run_script(*args):
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+
+
+def test_quick_cpu_run_writes_a_complete_record(tmp_path):
+    result = run_script("--device", "cpu", "--quick", "--out-dir", str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stderr == ""
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["lstm_gpu_cpu.json"]
+    record = json.loads((tmp_path / files[0]).read_text())
+
+    assert record["benchmark"] == "lstm_gpu" and record["schema_version"] == benchmark.SCHEMA_VERSION
+    assert record["device"] == "cpu" and record["quick"] is True and record["complete"] is True
+    assert record["label"].startswith("CPU")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", record["created_utc"])
+    machine = record["machine"]
+    assert machine["gpu"] is None and machine["cpu_count"] >= 1 and machine["torch_threads"] >= 1
+    assert len(machine["load_average_1_5_15min"]) == 3
+    assert record["versions"]["torch"] == torch.__version__
+    assert set(record["versions"]) >= {"python", "torch", "cuda", "cudnn", "triton"}
+    config = record["config"]
+    assert config["dtype"] == "float32" and config["statistic"] == "minimum"
+    assert config["shapes"] == benchmark.QUICK_SHAPES
+    # On a CPU the CUDA-only levels are skipped, with the reason, and every other level runs.
+    assert config["skipped_levels"] == {"triton": "needs CUDA", "graphs": "needs CUDA"}
+    assert list(config["levels"]) == ["naive", "projection", "fused"]
+    for name, options in config["levels"].items():
+        assert options == benchmark.LEVELS[name]
+
+    # Exactly one row per model x shape x level x pass, the torch.nn row first with ratio 1.
+    rows = record["results"]
+    expected = [(m, level, p) for m in ("LSTM", "GRU") for level in ["torch.nn", *config["levels"]]
+                for p in benchmark.PASSES]
+    assert [(r["model"], r["level"], r["pass"]) for r in rows] == expected
+    for row in rows:
+        assert {k: row[k] for k in "TBDH"} == benchmark.QUICK_SHAPES[0]
+        assert math.isfinite(row["ms"]) and row["ms"] > 0
+        base = next(r for r in rows if (r["model"], r["pass"], r["level"]) ==
+                    (row["model"], row["pass"], "torch.nn"))
+        assert row["ratio"] == pytest.approx(row["ms"] / base["ms"], rel=1e-12)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message of a machine without CUDA")
+def test_without_cuda_the_gpu_run_says_so_and_writes_nothing(tmp_path):
+    result = run_script("--out-dir", str(tmp_path))
+    assert result.returncode == 0 and "no CUDA device" in result.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_record_names_carry_machine_dtype_and_precision():
+    assert benchmark.slug("NVIDIA H200") == "nvidia-h200"
+    assert benchmark.slug("NVIDIA A100-SXM4-80GB") == "nvidia-a100-sxm4-80gb"
+
+    def record(device, gpu, dtype, precision):
+        return {"device": device, "machine": {"gpu": gpu},
+                "config": {"dtype": dtype, "float32_precision": precision}}
+
+    ieee = {"cuda_matmul": "ieee", "cudnn_rnn": "ieee"}
+    tf32 = {"cuda_matmul": "tf32", "cudnn_rnn": "tf32"}
+    assert benchmark.record_path(record("cuda", "NVIDIA H200", "float32", ieee), "d") == \
+        str(Path("d", "lstm_gpu_nvidia-h200.json"))
+    assert benchmark.record_path(record("cuda", "NVIDIA H200", "float32", tf32), "d").endswith("_tf32.json")
+    assert benchmark.record_path(record("cuda", "NVIDIA H200", "bfloat16", ieee), "d").endswith(
+        "lstm_gpu_nvidia-h200_bfloat16.json")
+    assert benchmark.record_path(record("cpu", None, "float32", {}), "d").endswith("lstm_gpu_cpu.json")
+
+
+def test_numpy_cpu_record_is_complete_and_quoted_in_the_readme():
+    record = json.loads((ROOT / "benchmarks" / "results" / "numpy_cpu.json").read_text())
+    assert record["benchmark"] == "numpy_cpu" and record["config"]["statistic"] == "minimum"
+    assert set(record["versions"]) >= {"python", "numpy", "torch"}
+    rows = record["results"]
+    cases = [(r["dtype"], r["batch"], r["pass"]) for r in rows]
+    assert len(cases) == len(set(cases)) == 8
+    for row in rows:
+        assert row["ratio"] == pytest.approx(row["numpy_s"] / row["torch_s"], rel=1e-12)
+    # The README's table must show this record's ratios (two decimals), not an older run's.
+    readme = (ROOT / "benchmarks" / "README.md").read_text()
+    for dtype in ("float32", "float64"):
+        for batch in sorted({r["batch"] for r in rows}):
+            ratios = {r["pass"]: r["ratio"] for r in rows if (r["dtype"], r["batch"]) == (dtype, batch)}
+            line = f"| {dtype} | {batch} | {ratios['forward']:.2f} | {ratios['forward+backward']:.2f} |"
+            assert line in readme, f"README table lacks {line!r}"
