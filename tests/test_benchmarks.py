@@ -102,3 +102,21 @@ def test_numpy_cpu_record_is_complete_and_quoted_in_the_readme():
             ratios = {r["pass"]: r["ratio"] for r in rows if (r["dtype"], r["batch"]) == (dtype, batch)}
             line = f"| {dtype} | {batch} | {ratios['forward']:.2f} | {ratios['forward+backward']:.2f} |"
             assert line in readme, f"README table lacks {line!r}"
+
+
+def test_op_counts_show_what_each_level_removes():
+    from lstmlab.torch import LSTM
+
+    steps = 10
+    x = torch.randn(steps, 3, 8)
+    counts = {level: benchmark.op_counts(LSTM(8, 8, **benchmark.LEVELS[level]), x)
+              for level in ("naive", "projection", "fused")}
+    # The naive loop multiplies by W_ih and W_hh at every step; hoisted, W_ih is one product in all.
+    assert counts["naive"]["forward_matmuls"] == 2
+    assert counts["projection"]["forward_matmuls"] == pytest.approx(1 + 1 / steps)
+    # The fused step is one autograd node where autograd records one per pointwise operator.
+    assert counts["fused"]["autograd_nodes"] < counts["projection"]["autograd_nodes"] / 3
+    assert counts["fused"]["forward_ops"] == counts["projection"]["forward_ops"]
+    # The smallest traffic of an op is its inputs and outputs: at least the 4H net inputs read and
+    # h, c written, (4 + 2) * B * H float32 values per step.
+    assert counts["fused"]["forward_pointwise_bytes"] >= 6 * 3 * 8 * 4

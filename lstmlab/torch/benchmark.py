@@ -24,6 +24,8 @@ import sys
 import time
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
 
 from lstmlab.torch import triton_kernels
 from lstmlab.torch.modules import GRU, LSTM
@@ -225,3 +227,53 @@ def record_path(record, directory):
     elif "tf32" in config["float32_precision"].values():
         name += "_tf32"
     return os.path.join(directory, f"lstm_gpu_{name}.json")
+
+
+class _OpCounter(TorchDispatchMode):
+    """Counts the operators that compute (views only relabel memory) and the bytes they touch."""
+
+    MATMULS = ("aten.mm.", "aten.addmm.", "aten.bmm.", "aten.matmul.")
+
+    def __init__(self):
+        super().__init__()
+        self.ops, self.matmuls, self.pointwise_bytes = 0, 0, 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if func.is_view or str(func).startswith(("aten.detach", "aten.alias")):
+            return out
+        self.ops += 1
+        if str(func).startswith(self.MATMULS):
+            self.matmuls += 1
+        else:  # every input read once and every output written once: the least traffic an op causes
+            tensors = [t for t in tree_flatten((args, kwargs, out))[0] if isinstance(t, torch.Tensor)]
+            self.pointwise_bytes += sum(t.numel() * t.element_size() for t in tensors)
+        return out
+
+
+def _autograd_nodes(tensor):
+    seen, stack = set(), [tensor.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is not None and node not in seen:
+            seen.add(node)
+            stack.extend(next_node for next_node, _ in node.next_functions)
+    return len(seen)
+
+
+def op_counts(module, x):
+    """Per time step of one forward and one backward of ``module`` on ``x`` (T, B, D): operators
+    (kernel launches on a GPU), of them matrix products, bytes read and written by the others, and
+    the autograd nodes recorded. Counted by intercepting every operator torch dispatches."""
+    steps = x.shape[0]
+    with _OpCounter() as forward:
+        out, _ = module(x)
+    loss = out.sum()
+    nodes = _autograd_nodes(loss)
+    with _OpCounter() as backward:
+        loss.backward()
+    per_step = (lambda n: n / steps)
+    return {"autograd_nodes": per_step(nodes),
+            **{f"{name}_{what}": per_step(getattr(counter, attr))
+               for name, counter in (("forward", forward), ("backward", backward))
+               for what, attr in (("ops", "ops"), ("matmuls", "matmuls"), ("pointwise_bytes", "pointwise_bytes"))}}

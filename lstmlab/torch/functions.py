@@ -38,7 +38,7 @@ def lstm_pointwise(a, c_prev, peep=None, variant=TORCH_LSTM):
     if peep is not None:
         a_i = a_i + peep[0] * c_prev
         a_f = a_f + peep[1] * c_prev
-    ones = torch.ones_like(c_prev)
+    ones = None if (v.input_gate and v.forget_gate and v.output_gate) else torch.ones_like(c_prev)
     f = torch.sigmoid(a_f) if v.forget_gate else ones
     i = (1.0 - f) if v.coupled else (torch.sigmoid(a_i) if v.input_gate else ones)
     g = torch.tanh(a_g) if v.input_activation else a_g
@@ -50,22 +50,33 @@ def lstm_pointwise(a, c_prev, peep=None, variant=TORCH_LSTM):
     return o * hc, c, (i, f, g, o, c, hc)
 
 
+def _through_sigmoid(grad, y):
+    """grad * y (1 - y), the error behind a sigmoid with output y, as one kernel (torch's own)."""
+    return torch.ops.aten.sigmoid_backward(grad, y)
+
+
+def _through_tanh(grad, y):
+    """grad * (1 - y^2), the error behind a tanh with output y, as one kernel (torch's own)."""
+    return torch.ops.aten.tanh_backward(grad, y)
+
+
 def lstm_pointwise_backward(dh, dc, c_prev, peep, saved, variant):
     """Backward of :func:`lstm_pointwise`: ``(da (B, 4H), dc_prev, dpeep or None)``."""
     v = variant
     i, f, g, o, c, hc = saved
-    zeros = torch.zeros_like(c)
-    da_o = dh * hc * o * (1.0 - o) if v.output_gate else zeros
-    dc = dc + dh * o * ((1.0 - hc * hc) if v.output_activation else 1.0)
+    zeros = None if (v.input_gate and v.forget_gate and v.output_gate and not v.coupled) \
+        else torch.zeros_like(c)
+    da_o = _through_sigmoid(dh * hc, o) if v.output_gate else zeros
+    dc = dc + (_through_tanh(dh * o, hc) if v.output_activation else dh * o)
     if peep is not None:
         dc = dc + da_o * peep[2]
     di = dc * g
     df = dc * c_prev
     if v.coupled:
         df = df - di  # i = 1 - f: the input gate's error reaches f with the opposite sign
-    da_i = di * i * (1.0 - i) if (v.input_gate and not v.coupled) else zeros
-    da_f = df * f * (1.0 - f) if v.forget_gate else zeros
-    da_g = dc * i * ((1.0 - g * g) if v.input_activation else 1.0)
+    da_i = _through_sigmoid(di, i) if (v.input_gate and not v.coupled) else zeros
+    da_f = _through_sigmoid(df, f) if v.forget_gate else zeros
+    da_g = _through_tanh(dc * i, g) if v.input_activation else dc * i
     dc_prev = dc * f
     dpeep = None
     if peep is not None:
@@ -114,9 +125,9 @@ def gru_pointwise(a_x, a_h, h_prev):
 def gru_pointwise_backward(dh, h_prev, saved):
     """Backward of :func:`gru_pointwise`: ``(da_x, da_h, dh_prev)``."""
     r, z, n, h_n = saved
-    da_n = dh * (1.0 - z) * (1.0 - n * n)
-    da_z = dh * (h_prev - n) * z * (1.0 - z)
-    da_r = da_n * h_n * r * (1.0 - r)
+    da_n = _through_tanh(dh * (1.0 - z), n)
+    da_z = _through_sigmoid(dh * (h_prev - n), z)
+    da_r = _through_sigmoid(da_n * h_n, r)
     return (torch.cat([da_r, da_z, da_n], dim=1), torch.cat([da_r, da_z, da_n * r], dim=1), dh * z)
 
 
