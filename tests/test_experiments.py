@@ -213,3 +213,90 @@ def test_report_tables_with_and_without_a_recorded_run(name, monkeypatch):
         text = report.comparison(name)
         assert text.count("\n") >= 3 and "paper" in text and marker in text
     assert "CPU time" in report.summary(result)
+
+
+# --------------------------------------------------------------------------- GRU against LSTM (Chapter 20)
+
+@pytest.mark.parametrize("kind", ["GRU", "LSTM"])
+def test_gru_vs_lstm_parameter_counts_match_torch(kind):
+    import torch
+    from lstmlab.experiments import gru_vs_lstm
+    for n_in, hidden, n_out in ((2, 9, 1), (8, 7, 4)):
+        modules = [getattr(torch.nn, kind)(n_in, hidden), torch.nn.Linear(hidden, n_out)]
+        expected = sum(p.numel() for m in modules for p in m.parameters())
+        assert gru_vs_lstm.count_parameters(kind, n_in, hidden, n_out) == expected
+        net = gru_vs_lstm.Network(kind, n_in, hidden, n_out, seed=0)
+        assert sum(v.size for v in net.params.values()) == expected
+
+
+def test_gru_vs_lstm_matched_size_is_the_closest_count():
+    from lstmlab.experiments import gru_vs_lstm
+    count = gru_vs_lstm.count_parameters
+    for n_in, lstm_hidden, n_out in ((2, 8, 1), (8, 8, 4), (8, 20, 4)):
+        target = count("LSTM", n_in, lstm_hidden, n_out)
+        best = gru_vs_lstm.matched_gru_hidden(n_in, lstm_hidden, n_out)
+        gaps = [abs(count("GRU", n_in, h, n_out) - target) for h in range(1, 4 * lstm_hidden)]
+        assert abs(count("GRU", n_in, best, n_out) - target) == min(gaps)
+
+
+@pytest.mark.parametrize("task", ["adding", "temporal_order"])
+@pytest.mark.parametrize("kind", ["GRU", "LSTM"])
+def test_gru_vs_lstm_network_gradients_central_differences(task, kind):
+    from lstmlab.experiments import gru_vs_lstm
+    from lstmlab.numpy.gradcheck import check_gradients
+    n_in, n_out = gru_vs_lstm.task_shapes()[task]
+    net = gru_vs_lstm.Network(kind, n_in, 3, n_out, seed=1)
+    setup = {"adding_T": 20}
+    batch = gru_vs_lstm.make_batch(task, setup, 4, np.random.default_rng(2))
+    # Sequences of different lengths: the read-out must take each one's own last step.
+    assert len(set(batch.lengths)) > 1
+
+    def loss():
+        return gru_vs_lstm.loss_and_grad(task, net.forward(batch), batch)[0]
+
+    _, dy = gru_vs_lstm.loss_and_grad(task, net.forward(batch), batch)
+    errors = check_gradients(loss, net.params, net.backward(dy))
+    assert max(errors.values()) <= 1e-7, errors
+
+
+def test_gru_vs_lstm_adam_matches_torch():
+    import torch
+    from lstmlab.experiments import gru_vs_lstm
+    rng = np.random.default_rng(3)
+    params = {"a": rng.normal(size=(3, 2)), "b": rng.normal(size=4)}
+    leaves = {k: torch.tensor(v.copy(), requires_grad=True) for k, v in params.items()}
+    ours, theirs = gru_vs_lstm.Adam(params, lr=0.05), torch.optim.Adam(leaves.values(), lr=0.05)
+    for _ in range(3):
+        grads = {k: rng.normal(size=v.shape) for k, v in params.items()}
+        for k, leaf in leaves.items():
+            leaf.grad = torch.tensor(grads[k])
+        ours.step(grads)
+        theirs.step()
+    for k in params:
+        np.testing.assert_allclose(params[k], leaves[k].detach().numpy(), rtol=1e-12)
+
+
+def test_gru_vs_lstm_tiny_run_records_curves_and_counts():
+    result = json.loads(json.dumps(run("gru_vs_lstm", reduced=True, seed=1, quiet=True, trials=1,
+                                       max_sequences=800), default=runner._jsonable))
+    assert result["experiment"] == "gru_vs_lstm" and result["setup"]["trials"] == 1
+    for task, entry in result["tasks"].items():
+        assert set(entry["runs"]) == {"GRU", "LSTM"}
+        for runs in entry["runs"].values():
+            assert len(runs) == 1 and 0 <= runs[0]["test_error"] <= 1
+            assert [p["sequences"] for p in runs[0]["curve"]] == [32 * 25]   # record_every = 25 batches
+
+
+def test_charlm_tiny_run_records_curve_and_samples():
+    result = json.loads(json.dumps(run("charlm", reduced=True, seed=1, quiet=True, epochs=1, hidden=16,
+                                       steps=32, eval_every=40, sample_length=30,
+                                       temperatures=[0.5, 1.5]), default=runner._jsonable))
+    assert result["experiment"] == "charlm" and result["stopped_by"] == "epochs"
+    # 100,433 training characters (90 % of 111,592) make 32 streams of 3,138 steps: 99 windows of 32
+    assert result["train_characters"] == 100_433 and result["iterations"] == 99
+    assert [e["iteration"] for e in result["history"]] == [40, 80, 99]
+    assert result["history"][-1]["characters"] == 32 * 3138
+    # one epoch of even a tiny LSTM beats guessing among the 61 characters
+    assert result["best"]["valid_perplexity"] < result["uniform_perplexity"] == 61
+    assert set(result["samples"]) == {"0.5", "1.5"} and all(len(s) == 30 for s in result["samples"].values())
+    assert result["unigram_valid_perplexity"] == pytest.approx(26.53, abs=0.01)

@@ -10,7 +10,7 @@ import time
 
 from lstmlab.experiments import runner
 
-NAMES = ("reber", "long_lag", "adding", "continual_reber")
+NAMES = ("reber", "long_lag", "adding", "continual_reber", "gru_vs_lstm", "charlm")
 
 
 def module(name):

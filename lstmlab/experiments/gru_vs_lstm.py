@@ -1,0 +1,188 @@
+"""GRU against LSTM with (nearly) the same number of parameters (Chapter 20, Sec. 10.3 of the tutorial).
+
+Both networks are the NumPy torch-compatible layers (``lstmlab.numpy.GRU`` and ``LSTM``, full BPTT)
+with a linear read-out of the hidden state at each sequence's last step, trained with Adam on
+minibatches of fresh sequences. Two tasks of Part III:
+
+* the adding problem (Experiment 4 of Hochreiter & Schmidhuber 1997): squared error on the one
+  target 0.5 + (X1 + X2) / 4; a test sequence is wrong if its absolute error is 0.04 or more;
+* temporal order 6a (Experiment 6a): softmax cross-entropy over the four classes; test accuracy.
+
+Every trial k trains one GRU and one LSTM from their own initial weights on the same stream of
+training batches, so the two networks of a trial see exactly the same data. The LSTM's hidden size is
+set; the GRU's is the one whose parameter count (read-out included) comes closest to the LSTM's.
+"""
+
+import time
+
+import numpy as np
+
+from lstmlab import tasks
+from lstmlab.numpy import GRU, LSTM
+
+FULL = {"adding_T": 100, "lstm_hidden": 8, "batch": 32, "lr": 0.03, "clip": 1.0, "trials": 3,
+        "max_sequences": 32_000, "record_every": 50, "n_valid": 256, "n_test": 2048}
+REDUCED = {**FULL, "adding_T": 30, "trials": 2, "max_sequences": 12_800, "record_every": 25,
+           "n_valid": 128, "n_test": 512}
+
+PAPER = {"source": "Jozefowicz, Zaremba & Sutskever (2015), cited by the tutorial as [47]",
+         "claim": "the GRU outperformed the LSTM on nearly all tasks, except language modelling "
+                  "with naive initialisation"}
+
+MODELS = {"GRU": GRU, "LSTM": LSTM}
+
+
+def task_shapes():
+    """Inputs and outputs per step of each task, and a one-line description."""
+    return {"adding": (2, 1), "temporal_order": (len(tasks.TEMPORAL_SYMBOLS), 4)}
+
+
+def count_parameters(kind, n_in, hidden, n_out):
+    """Trainable numbers of a one-layer network of this kind with its linear read-out (torch's two
+    bias vectors counted, as ``sum(p.numel())`` would)."""
+    gates = MODELS[kind].num_gates
+    return gates * hidden * (n_in + hidden + 2) + n_out * (hidden + 1)
+
+
+def matched_gru_hidden(n_in, lstm_hidden, n_out):
+    """The GRU hidden size whose parameter count is closest to that of an LSTM of ``lstm_hidden``."""
+    target = count_parameters("LSTM", n_in, lstm_hidden, n_out)
+    sizes = range(1, 2 * lstm_hidden + 2)
+    return min(sizes, key=lambda h: abs(count_parameters("GRU", n_in, h, n_out) - target))
+
+
+class Adam:
+    """Adam (Kingma & Ba 2015) on a dict of arrays, updated in place."""
+
+    def __init__(self, params, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+        self.params, self.lr, self.beta1, self.beta2, self.eps = params, lr, beta1, beta2, eps
+        self.m = {k: np.zeros_like(v) for k, v in params.items()}
+        self.v = {k: np.zeros_like(v) for k, v in params.items()}
+        self.t = 0
+
+    def step(self, grads):
+        self.t += 1
+        # Bias corrections for the zero start of both moving averages.
+        c1, c2 = 1 - self.beta1 ** self.t, 1 - self.beta2 ** self.t
+        for k, g in grads.items():
+            self.m[k] = self.beta1 * self.m[k] + (1 - self.beta1) * g
+            self.v[k] = self.beta2 * self.v[k] + (1 - self.beta2) * g * g
+            self.params[k] -= self.lr * (self.m[k] / c1) / (np.sqrt(self.v[k] / c2) + self.eps)
+
+
+class Network:
+    """A GRU or LSTM layer and a linear read-out of the hidden state at each sequence's last step."""
+
+    def __init__(self, kind, n_in, hidden, n_out, seed):
+        self.rnn = MODELS[kind](n_in, hidden, seed=seed)
+        rng = np.random.default_rng(seed + 1)
+        bound = 1 / np.sqrt(hidden)
+        # One dict holding the layer's arrays (shared, not copied) and the read-out: one optimiser for all.
+        self.params = {**self.rnn.params, "w_out": rng.uniform(-bound, bound, size=(n_out, hidden)),
+                       "b_out": rng.uniform(-bound, bound, size=n_out)}
+
+    def forward(self, batch):
+        out, _ = self.rnn.forward(batch.x)
+        self._last = (out.shape, batch.lengths - 1, np.arange(out.shape[1]))
+        self._h = out[batch.lengths - 1, np.arange(out.shape[1])]
+        return self._h @ self.params["w_out"].T + self.params["b_out"]
+
+    def backward(self, dy):
+        """Gradients of every parameter given dE/dy at the read-out."""
+        shape, t_last, cols = self._last
+        d_out = np.zeros(shape)
+        d_out[t_last, cols] = dy @ self.params["w_out"]
+        self.rnn.backward(d_out)
+        grads = dict(self.rnn.grads)
+        grads["w_out"], grads["b_out"] = dy.T @ self._h, dy.sum(axis=0)
+        return grads
+
+
+def loss_and_grad(task, y, batch):
+    """Mean loss over the batch and its gradient wrt the read-out ``y`` (N, outputs)."""
+    n = y.shape[0]
+    if task == "adding":
+        d = batch.info["sum"][:, None] / 4.0 + 0.5
+        return float(np.mean((y - d) ** 2)), 2.0 * (y - d) / n
+    shifted = y - y.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    labels = batch.info["labels"]
+    dy = np.exp(log_p)
+    dy[np.arange(n), labels] -= 1.0
+    return float(-log_p[np.arange(n), labels].mean()), dy / n
+
+
+def error(task, y, batch):
+    """Adding: the fraction of sequences with absolute error >= 0.04. Temporal order: 1 - accuracy."""
+    if task == "adding":
+        return float(np.mean(np.abs(y[:, 0] - (batch.info["sum"] / 4.0 + 0.5)) >= 0.04))
+    return float(np.mean(y.argmax(axis=1) != batch.info["labels"]))
+
+
+def make_batch(task, setup, n, rng):
+    if task == "adding":
+        return tasks.adding(setup["adding_T"], n, rng)
+    return tasks.temporal_order(n, rng)
+
+
+def clip(grads, max_norm):
+    """Scale all gradients together so that their joint Euclidean norm is at most ``max_norm``."""
+    norm = np.sqrt(sum(float(np.sum(g * g)) for g in grads.values()))
+    if norm > max_norm:
+        for g in grads.values():
+            g *= max_norm / norm
+    return norm
+
+
+def train(task, kind, hidden, setup, trial_seed, valid, progress=None):
+    """Train one network; returns its learning curve, final test error and time taken."""
+    n_in, n_out = task_shapes()[task]
+    net = Network(kind, n_in, hidden, n_out, seed=trial_seed)
+    opt = Adam(net.params, setup["lr"])
+    data_rng = np.random.default_rng(trial_seed + 7)   # the same stream for the GRU and the LSTM
+    steps = setup["max_sequences"] // setup["batch"]
+    curve, block = [], []
+    start = time.process_time()
+    for step in range(1, steps + 1):
+        batch = make_batch(task, setup, setup["batch"], data_rng)
+        loss, dy = loss_and_grad(task, net.forward(batch), batch)
+        grads = net.backward(dy)
+        clip(grads, setup["clip"])
+        opt.step(grads)
+        block.append(loss)
+        if step % setup["record_every"] == 0:
+            y = net.forward(valid)
+            curve.append({"sequences": step * setup["batch"], "train_loss": float(np.mean(block)),
+                          "valid_loss": loss_and_grad(task, y, valid)[0], "valid_error": error(task, y, valid)})
+            block = []
+        if progress:
+            progress.update(1)
+    test = make_batch(task, setup, setup["n_test"], np.random.default_rng(trial_seed + 11))
+    y = net.forward(test)
+    return {"curve": curve, "test_loss": loss_and_grad(task, y, test)[0], "test_error": error(task, y, test),
+            "cpu_time_s": round(time.process_time() - start, 2)}
+
+
+def run(setup, seed, progress=None):
+    steps = setup["max_sequences"] // setup["batch"]
+    outcome = {"tasks": {}}
+    for t_index, task in enumerate(("adding", "temporal_order")):
+        n_in, n_out = task_shapes()[task]
+        hidden = {"LSTM": setup["lstm_hidden"], "GRU": matched_gru_hidden(n_in, setup["lstm_hidden"], n_out)}
+        valid = make_batch(task, setup, setup["n_valid"], np.random.default_rng(10_000 + seed))
+        entry = {"hidden": hidden,
+                 "parameters": {k: count_parameters(k, n_in, h, n_out) for k, h in hidden.items()},
+                 "runs": {k: [] for k in MODELS}}
+        if task == "adding":
+            # The error of always answering the mean target, for scale.
+            d = valid.info["sum"] / 4.0 + 0.5
+            entry["constant_prediction_mse"] = float(np.var(d))
+        bar = progress(steps * 2 * setup["trials"], task) if progress else None
+        for trial in range(setup["trials"]):
+            trial_seed = 1000 * seed + 100 * t_index + trial
+            for kind in MODELS:
+                entry["runs"][kind].append(train(task, kind, hidden[kind], setup, trial_seed, valid, bar))
+        if bar:
+            bar.close()
+        outcome["tasks"][task] = entry
+    return outcome
