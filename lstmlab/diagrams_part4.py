@@ -95,12 +95,13 @@ def draw_stacked(n_layers=3, steps=4, highlight=(2, 2)):
         for i in range(1, n_layers + 1):
             y = dy * i
             hl = (i, k + 1) == (layer_hl, step_hl)
-            _box(ax, (x, y), f"$y_{{h_{i}}}({k + 1})$", FILL["layer"], "unit", COLOURS["eq52"] if hl else "black")
-            _arrow(ax, (x, y - dy + BOX_H / 2), (x, y - BOX_H / 2), COLOURS["eq52"] if hl else COLOURS["input"],
-                   "link:up", lw=2.2 if hl else 1.3)
+            edge = COLOURS["eq52"] if hl else "black"
+            _box(ax, (x, y), f"$y_{{h_{i}}}({k + 1})$", FILL["layer"], "unit", edge)
+            _arrow(ax, (x, y - dy + BOX_H / 2), (x, y - BOX_H / 2),
+                   COLOURS["eq52"] if hl else COLOURS["input"], "link:up", lw=2.2 if hl else 1.3)
             if k > 0:
-                _arrow(ax, (x - dx + BOX_W / 2 + 0.05, y), (x - BOX_W / 2 - 0.05, y),
-                       COLOURS["eq52"] if hl else "black", "link:rec", lw=2.2 if hl else 1.3)
+                _arrow(ax, (x - dx + BOX_W / 2 + 0.05, y), (x - BOX_W / 2 - 0.05, y), edge, "link:rec",
+                       lw=2.2 if hl else 1.3)
         _arrow(ax, (x, dy * n_layers + BOX_H / 2), (x, dy * n_layers + 0.75), COLOURS["output"], "output")
     if 1 <= layer_hl <= n_layers and 1 <= step_hl <= steps:
         below = "x" if layer_hl == 1 else f"y_{{h_{layer_hl - 1}}}"

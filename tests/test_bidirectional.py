@@ -127,7 +127,8 @@ def test_matches_torch_bidirectional_layer(name):
     ts0 = [torch.tensor(s, requires_grad=True) for s in s0]
     t_out, t_n = module(tx, tuple(ts0) if n_states == 2 else ts0[0])
     t_n = t_n if n_states == 2 else (t_n,)
-    (t_out * torch.tensor(g_y)).sum().add(sum((s * torch.tensor(g)).sum() for s, g in zip(t_n, g_n))).backward()
+    total = (t_out * torch.tensor(g_y)).sum() + sum((s * torch.tensor(g)).sum() for s, g in zip(t_n, g_n))
+    total.backward()
 
     np.testing.assert_allclose(y, t_out.detach().numpy(), rtol=1e-10, atol=1e-12)
     for k in range(n_states):

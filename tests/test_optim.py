@@ -14,7 +14,8 @@ def run(ours_cls, torch_cls, steps=6, **kwargs):
     ours, theirs = ours_cls(params, **kwargs), torch_cls(list(t_params.values()), **kwargs)
     for _ in range(steps):
         # Gradients of a loss with varying scale per weight, so Adam's per-weight scaling matters.
-        grads = {k: rng.normal(size=v.shape) * np.arange(1, v.size + 1).reshape(v.shape) for k, v in params.items()}
+        grads = {k: rng.normal(size=v.shape) * np.arange(1, v.size + 1).reshape(v.shape)
+                 for k, v in params.items()}
         ours.step(grads)
         for k, p in t_params.items():
             p.grad = torch.tensor(grads[k])

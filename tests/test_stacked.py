@@ -149,7 +149,8 @@ def test_matches_torch_multilayer(name, n_layers, two_way):
     ts0 = [torch.tensor(s, requires_grad=True) for s in s0]
     t_out, t_n = module(tx, tuple(ts0) if n_states == 2 else ts0[0])
     t_n = t_n if n_states == 2 else (t_n,)
-    (t_out * torch.tensor(g_y)).sum().add(sum((s * torch.tensor(g)).sum() for s, g in zip(t_n, g_n))).backward()
+    total = (t_out * torch.tensor(g_y)).sum() + sum((s * torch.tensor(g)).sum() for s, g in zip(t_n, g_n))
+    total.backward()
 
     np.testing.assert_allclose(y, t_out.detach().numpy(), rtol=1e-10, atol=1e-12)
     for ours, theirs in ((finals, [s.detach().numpy() for s in t_n]), (d_s0, [s.grad.numpy() for s in ts0])):
@@ -157,8 +158,9 @@ def test_matches_torch_multilayer(name, n_layers, two_way):
             np.testing.assert_allclose(flat(ours)[key], value, rtol=1e-9, atol=1e-11)
     np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-9, atol=1e-11)
     tg = {k: v.grad.numpy() for k, v in module.named_parameters()}
-    torch_grads = [tuple(tuple(tg[f"{n}_l{l}" + ("_reverse" if d else "")] for n in NAMES) for d in range(dirs))
-                   if two_way else tuple(tg[f"{n}_l{l}"] for n in NAMES) for l in range(n_layers)]
+    torch_grads = [tuple(tuple(tg[f"{n}_l{l}" + ("_reverse" if d else "")] for n in NAMES)
+                         for d in range(dirs)) if two_way else tuple(tg[f"{n}_l{l}"] for n in NAMES)
+                   for l in range(n_layers)]
     ours = flat(d_params)
     for key, value in flat(torch_grads).items():
         np.testing.assert_allclose(ours[key], value, rtol=1e-9, atol=1e-11)

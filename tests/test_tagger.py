@@ -17,7 +17,8 @@ def test_loss_gradients_match_central_differences(model):
     d = batch.d[:, :, 0]
     loss, grads = tagger.loss_and_gradients(batch.x, d, batch.mask)
     assert set(grads) == set(tagger.params) and loss > 0
-    errors = check_gradients(lambda: tagger.loss_and_gradients(batch.x, d, batch.mask)[0], tagger.params, grads)
+    errors = check_gradients(lambda: tagger.loss_and_gradients(batch.x, d, batch.mask)[0],
+                             tagger.params, grads)
     assert max(errors.values()) <= 1e-7, errors
 
 
