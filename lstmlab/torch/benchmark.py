@@ -151,8 +151,12 @@ def versions():
 
 
 def run(device="cuda", dtype=torch.float32, shapes=GPU_SHAPES, models=tuple(MODELS), repeats=20,
-        warmup=3, precision="ieee", quick=False, progress=print, save=None):
+        warmup=3, precision="ieee", quick=False, progress=print, save=None, cpu_threads=1):
     """Measure every model x shape x level x pass against torch.nn; returns the record (a dict).
+
+    On the CPU, torch runs on ``cpu_threads`` threads for the duration (restored afterwards): on a
+    shared machine, small operators split over several busy cores wait for each other, and their
+    times say more about the neighbours than about the code.
 
     ``save(record)``, if given, is called after each model and shape with the record so far
     (``"complete": False`` until the end), so a run cut short by a time limit still leaves data.
@@ -162,6 +166,18 @@ def run(device="cuda", dtype=torch.float32, shapes=GPU_SHAPES, models=tuple(MODE
         raise RuntimeError("device cuda asked for, but torch.cuda.is_available() is False")
     levels, skipped = levels_for(device)
     settings = set_float32_precision(precision) if device.type == "cuda" else {}
+    threads_before = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(cpu_threads)
+    try:
+        return _measure(device, dtype, shapes, models, repeats, warmup, quick, progress, save, levels,
+                        skipped, settings)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _measure(device, dtype, shapes, models, repeats, warmup, quick, progress, save, levels, skipped,
+             settings):
     time_ms = timer(device, repeats, warmup)
     dtype_name = str(dtype).replace("torch.", "")
     rows = []
