@@ -144,6 +144,8 @@ def test_shape_errors_name_expected_and_actual():
     params, x, w_h, _ = problem((2, 2), seed=1)
     with pytest.raises(ValueError, match=r"\(S_1, \.\.\., S_N, B, D\).*\(2, 3\)"):
         md_lstm.forward(np.zeros((2, 3)), params)
+    with pytest.raises(ValueError, match=r"grid size must be at least 1, got grid \(2, 0\)"):
+        md_lstm.forward(np.zeros((2, 0, B, D)), params)
     with pytest.raises(ValueError, match=r"w_ih must have shape \(10, 4\), got \(10, 3\)"):
         md_lstm.forward(np.zeros((2, 2, B, 4)), params)
     bad = dict(params, w_hh=np.zeros((5 * H, H)))

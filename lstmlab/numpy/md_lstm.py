@@ -121,6 +121,8 @@ def forward(x, params):
         raise ValueError(f"x must be an array (S_1, ..., S_N, B, D) with N >= 1, got {got}")
     n_dims = x.ndim - 2
     grid, (batch, width) = x.shape[:n_dims], x.shape[n_dims:]
+    if min(grid) < 1:
+        raise ValueError(f"every grid size must be at least 1, got grid {grid} in x of shape {x.shape}")
     hid = _check_params(params, width, n_dims)
     # One zero layer before the start of every dimension holds the boundary states, so that
     # predecessors are found by the same index arithmetic everywhere.
