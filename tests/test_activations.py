@@ -99,6 +99,20 @@ def test_steep_sigmoid_never_overflows(dtype, l):
     assert y[s == np.inf] == 1 and y[s == -np.inf] == 0
 
 
+@pytest.mark.parametrize("l", [1.0, 3.0])
+def test_float32_sigmoid_is_within_one_float32_step_of_the_exact_value(l):
+    # float32 uses the half-angle tanh form: its error is absolute, at most 2^-24 of rounding in
+    # tanh and in each of the two affine steps, so below one float32 step of 1 (2^-23).
+    s = np.linspace(-40, 40, 8001)
+    exact = np.array([1.0 / (1.0 + math.exp(-l * v)) for v in s])
+    y = act.sigmoid(s.astype(np.float32), l)
+    assert y.dtype == np.float32
+    assert np.max(np.abs(y.astype(np.float64) - exact)) <= 2.0 ** -23
+    buffer = np.empty(s.shape, dtype=np.float32)
+    assert act.sigmoid(s.astype(np.float32), l, out=buffer) is buffer
+    np.testing.assert_array_equal(buffer, y)
+
+
 def test_sigmoid_is_monotone_and_exact_near_zero():
     s = np.linspace(-50, 50, 10001)
     assert np.all(np.diff(act.sigmoid(s)) >= 0)
