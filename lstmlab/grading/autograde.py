@@ -9,6 +9,7 @@ submission's score and what happened.
 
 import argparse
 import csv
+import os
 import re
 import subprocess
 import sys
@@ -22,6 +23,11 @@ REPORT = "grading_report.csv"
 
 
 def load_api():
+    # nbgrader runs the `alembic` command to create a new gradebook: find it beside this Python even
+    # when the virtual environment is not activated (make calls .venv/bin/python directly).
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     app = NbGrader()
     app.initialize([])  # reads nbgrader_config.py from the current folder, the course root
     return NbGraderAPI(config=app.config)
