@@ -118,11 +118,10 @@ class RecurrentModel:
         """num_states arrays (L * directions, B, H) as one state tuple per chain."""
         return [tuple(s[index] for s in states) for index in range(len(self._chains()))]
 
-    def _stacked_states(self, per_layer, state_shape):
+    def _stacked_states(self, per_layer):
         """Per-layer states back as num_states arrays (L * directions, B, H)."""
         per_chain = self._by_chain(per_layer)
-        return [np.stack([chain[k] for chain in per_chain]).reshape(state_shape)
-                for k in range(self.num_states)]
+        return [np.stack([chain[k] for chain in per_chain]) for k in range(self.num_states)]
 
     @classmethod
     def _extra_kwargs_from_torch(cls, module):
@@ -217,7 +216,7 @@ class RecurrentModel:
         output, finals, cache = stacked.forward(layer_forward, x, states0, *params)
         self._tape = (cache, steps, batch)
         output = output.transpose(1, 0, 2) if self.batch_first else output
-        return output, self._public_state(self._stacked_states(finals, state_shape))
+        return output, self._public_state(self._stacked_states(finals))
 
     __call__ = forward
 
@@ -251,7 +250,7 @@ class RecurrentModel:
             for name, g in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), chain_grads):
                 grads[f"{name}_{sfx}"] = g
         self.grads = {key: grads[key] for key in self.params}
-        self.grad_state = self._public_state(self._stacked_states(d_states0, state_shape))
+        self.grad_state = self._public_state(self._stacked_states(d_states0))
         return dx.transpose(1, 0, 2) if self.batch_first else dx
 
     def __repr__(self):
