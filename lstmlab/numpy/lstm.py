@@ -106,11 +106,17 @@ def _check(x, state0, params, variant):
             raise ValueError(f"{what} must have shape {(batch, hidden)}, got {s.shape}")
 
 
+def _gate_order(hid):
+    """Row indices taking torch's gate order i, f, g, o to the loop's i, f, o, g (and back: the
+    permutation swaps two blocks, so it is its own inverse)."""
+    return np.r_[0:2 * hid, 3 * hid:4 * hid, 2 * hid:3 * hid]
+
+
 def _record(gates, c, hc, h):
-    """The forward pass's record in the column layout: gate activations (T, 4H, B) with views i, f,
-    g, o (T, H, B), and c, tanh(c), h (T, H, B)."""
+    """The forward pass's record in the loop's layout: gate activations (T, 4H, B), rows in the
+    order i, f, o, g, with views i, f, g, o (T, H, B), and c, tanh(c), h (T, H, B)."""
     hid = c.shape[1]
-    rec = {k: gates[:, n * hid:(n + 1) * hid] for n, k in enumerate("ifgo")}
+    rec = {k: gates[:, n * hid:(n + 1) * hid] for n, k in enumerate("ifog")}
     rec.update(gates=gates, c=c, hc=hc, h=h)
     return rec
 
@@ -123,12 +129,6 @@ def _columns(a):
 def _rows(a):
     """(T, K, B) -> contiguous (T * B, K): every (step, sequence) pair as one row of a product."""
     return np.ascontiguousarray(a.transpose(0, 2, 1)).reshape(-1, a.shape[1])
-
-
-def _ifo(gates):
-    """The i, f, o rows of a gate array (..., 4H, B) stacked (..., 3H, B): the input of W_gg."""
-    hid = gates.shape[-2] // 4
-    return np.concatenate([gates[..., :2 * hid, :], gates[..., 3 * hid:, :]], axis=-2)
 
 
 def forward(x, state0, params, variant="vanilla"):
@@ -144,18 +144,20 @@ def forward(x, state0, params, variant="vanilla"):
     # the equations allow. Results equal the one-line-per-equation loop up to round-off.
     #
     # Layout: inside the loop every quantity is held as columns, units along the rows and the batch
-    # along the columns, like the book's column vectors (a = W h). The four gates of the stacked net
-    # input a (4H, B) are then four contiguous blocks of rows; as column slices of a (B, 4H) array
-    # they would be strided, and NumPy's elementwise functions run several times slower on those.
+    # along the columns, like the book's column vectors (a = W h). The gates of the stacked net
+    # input a (4H, B) are then contiguous blocks of rows; as column slices of a (B, 4H) array they
+    # would be strided, and NumPy's elementwise functions run several times slower on those. The
+    # blocks are reordered i, f, o, g, so that the three sigmoid gates are one block: one call.
     #
     # The input part of every net input has no recurrence: one (T*B, D) x (D, 4H) product for the
     # whole sequence (a 3-d (T, B, D) @ (D, 4H) would be T small ones). Turned into columns, it is
     # the gate record: step t overwrites block t in place, net inputs becoming activations.
-    a_x = x.reshape(steps * batch, width) @ params["w_ih"].T
+    order = _gate_order(hid)
+    a_x = x.reshape(steps * batch, width) @ params["w_ih"][order].T
     if "b_ih" in params:
-        a_x += params["b_ih"] + params["b_hh"]
+        a_x += (params["b_ih"] + params["b_hh"])[order]
     gates = np.ascontiguousarray(a_x.reshape(steps, batch, 4 * hid).transpose(0, 2, 1), dtype=dtype)
-    w_hh = params["w_hh"]
+    w_hh = params["w_hh"][order]  # a C-ordered copy: the fast layout for the product W_hh h
     peep = None if "w_peep" not in params else params["w_peep"][:, :, None]  # (3, H, 1): per unit
     c_rec, hc_rec, h_rec = (np.empty((steps, hid, batch), dtype=dtype) for _ in range(3))
     if not v.output_activation:
@@ -168,15 +170,15 @@ def forward(x, state0, params, variant="vanilla"):
         np.matmul(w_hh, h, out=a_h)  # one product for all four gates
         a += a_h
         if v.full_gate_recurrence and t > 0:  # (i, f, o) are zero before t = 1
-            a_gates = params["w_gg"] @ _ifo(gates[t - 1])
-            a[:2 * hid] += a_gates[:2 * hid]
-            a[3 * hid:] += a_gates[2 * hid:]
+            a[:3 * hid] += params["w_gg"] @ gates[t - 1, :3 * hid]
         # The activations overwrite their net inputs: a_i becomes i, and so on.
-        i, f, g, o = (a[k * hid:(k + 1) * hid] for k in range(4))
-        if v.peepholes:
+        i, f, o, g = (a[k * hid:(k + 1) * hid] for k in range(4))
+        if v.peepholes:  # o must wait for c(t); i and f are one block
             i += np.multiply(peep[0], c, out=tmp)
             f += np.multiply(peep[1], c, out=tmp)
-        sigmoid(a[:2 * hid], out=a[:2 * hid])  # i and f are adjacent: one call for both
+            sigmoid(a[:2 * hid], out=a[:2 * hid])
+        else:
+            sigmoid(a[:3 * hid], out=a[:3 * hid])
         if not v.forget_gate:
             f[...] = 1.0
         if v.coupled:
@@ -190,9 +192,8 @@ def forward(x, state0, params, variant="vanilla"):
         c_new += np.multiply(i, g, out=tmp)
         if v.peepholes:
             o += np.multiply(peep[2], c_new, out=tmp)
-        if v.output_gate:
             sigmoid(o, out=o)
-        else:
+        if not v.output_gate:
             o[...] = 1.0
         if v.output_activation:
             np.tanh(c_new, out=hc_rec[t])
@@ -209,40 +210,41 @@ def backward(d_out, d_final_state, cache):
     if d_out.shape != (steps, batch, hid):
         raise ValueError(f"d_out must have shape {(steps, batch, hid)}, got {d_out.shape}")
     dtype = x.dtype
+    order = _gate_order(hid)  # the forward pass's row order i, f, o, g, undone at the end
     peep = None if "w_peep" not in params else params["w_peep"][:, :, None]
     gates, c_rec, hc_rec = rec["gates"], rec["c"], rec["hc"]
     c_prev_all = np.concatenate([c0.T[None], c_rec[:-1]], axis=0)
     # The local slopes (a gate's derivative with respect to its net input; h' at the cell output)
     # depend on the forward values only, not on the error flowing back: computed here for all steps
-    # in a few whole-array operations, they leave the loop only products and sums. Columns as in
+    # in a few whole-array operations, they leave the loop only products and sums. Layout as in
     # the forward pass.
     slope = sigmoid_prime(gates)
     g_prime = tanh_prime if v.input_activation else identity_prime
-    slope[:, 2 * hid:3 * hid] = g_prime(rec["g"])
-    for present, k in ((v.input_gate and not v.coupled, 0), (v.forget_gate, 1), (v.output_gate, 3)):
+    slope[:, 3 * hid:] = g_prime(rec["g"])
+    for present, k in ((v.input_gate and not v.coupled, 0), (v.forget_gate, 1), (v.output_gate, 2)):
         if not present:
             slope[:, k * hid:(k + 1) * hid] = 0.0  # a fixed gate (or CIFG's i = 1 - f) has no net input
     h_prime = tanh_prime if v.output_activation else identity_prime
     o_h_prime = rec["o"] * h_prime(hc_rec)  # dh(t)/dc(t) through the cell output, all steps
     d_out = _columns(d_out.astype(dtype, copy=False))
     dh, dc = (np.ascontiguousarray(s.T, dtype=dtype) for s in d_final_state)
-    w_hh_t = np.ascontiguousarray(params["w_hh"].T)  # contiguous: the faster product, as in forward
+    w_hh_t = np.ascontiguousarray(params["w_hh"][order].T)  # contiguous: the faster product
     da = np.empty((steps, 4 * hid, batch), dtype=dtype)
     tmp = np.empty((hid, batch), dtype=dtype)
     d_gates_next = None  # dE/d(i, f, o)(t) through FGR at t + 1
     for t in reversed(range(steps)):
         d = da[t]
-        da_i, da_f, da_g, da_o = (d[k * hid:(k + 1) * hid] for k in range(4))
+        da_i, da_f, da_o, da_g = (d[k * hid:(k + 1) * hid] for k in range(4))
         dh += d_out[t]
-        # Output gate: dE/do = dh * tanh(c), then times the gate's slope.
+        # Errors at the activations first: dE/do = dh * tanh(c), dE/di = dc * g, dE/df = dc * c(t-1),
+        # dE/dg = dc * i; each becomes the error at its net input when multiplied by its slope.
         np.multiply(dh, hc_rec[t], out=da_o)
         if d_gates_next is not None:
             da_o += d_gates_next[2 * hid:]
-        da_o *= slope[t, 3 * hid:]
-        dc += np.multiply(dh, o_h_prime[t], out=tmp)
-        if v.peepholes:
+        if v.peepholes:  # o's peephole feeds c(t): its net-input error is needed for dc now
+            da_o *= slope[t, 2 * hid:3 * hid]
             dc += np.multiply(peep[2], da_o, out=tmp)
-        # Errors at i, f, g before their slopes: dc * g, dc * c(t-1), dc * i.
+        dc += np.multiply(dh, o_h_prime[t], out=tmp)
         np.multiply(dc, rec["g"][t], out=da_i)
         np.multiply(dc, c_prev_all[t], out=da_f)
         np.multiply(dc, rec["i"][t], out=da_g)
@@ -251,30 +253,35 @@ def backward(d_out, d_final_state, cache):
             da_f += d_gates_next[hid:2 * hid]
         if v.coupled:
             da_f -= da_i  # i = 1 - f: the input gate's error reaches f with the opposite sign
-        d[:3 * hid] *= slope[t, :3 * hid]  # i, f, g are adjacent blocks: one product for three
+        if v.peepholes:
+            d[:2 * hid] *= slope[t, :2 * hid]
+            da_g *= slope[t, 3 * hid:]
+        else:
+            d *= slope[t]  # all four gates in one product
         dc *= rec["f"][t]
         if v.peepholes:
             dc += np.multiply(peep[0], da_i, out=tmp)
             dc += np.multiply(peep[1], da_f, out=tmp)
         np.matmul(w_hh_t, d, out=dh)  # one product for all four gates' errors
         if v.full_gate_recurrence:
-            d_gates_next = params["w_gg"].T @ _ifo(d)
+            d_gates_next = params["w_gg"].T @ d[:3 * hid]
     # The parameter gradients sum over steps and sequences: one 2-d product each, after the loop,
-    # on rows again ((T*B, 4H) errors against (T*B, D) inputs and (T*B, H) previous outputs).
+    # on rows again ((T*B, 4H) errors against (T*B, D) inputs and (T*B, H) previous outputs), with
+    # the rows of the results put back into torch's gate order.
     flat = _rows(da)
     h_prev = np.concatenate([h0[None], _columns(rec["h"][:-1])], axis=0).reshape(-1, hid)
-    grads = {"w_ih": flat.T @ x.reshape(-1, x.shape[2]), "w_hh": flat.T @ h_prev}
+    grads = {"w_ih": (flat.T @ x.reshape(-1, x.shape[2]))[order], "w_hh": (flat.T @ h_prev)[order]}
     if "b_ih" in params:
-        grads["b_ih"] = flat.sum(axis=0)
+        grads["b_ih"] = flat.sum(axis=0)[order]
         grads["b_hh"] = grads["b_ih"].copy()
     if v.peepholes:
         grads["w_peep"] = np.stack([np.sum(da[:, :hid] * c_prev_all, axis=(0, 2)),
                                     np.sum(da[:, hid:2 * hid] * c_prev_all, axis=(0, 2)),
-                                    np.sum(da[:, 3 * hid:] * c_rec, axis=(0, 2))])
+                                    np.sum(da[:, 2 * hid:3 * hid] * c_rec, axis=(0, 2))])
     if v.full_gate_recurrence:
-        # W_gg met (i, f, o)(t-1) at the steps t >= 1 only.
-        grads["w_gg"] = _rows(_ifo(da[1:])).T @ _rows(_ifo(gates[:-1]))
-    dx = (flat @ params["w_ih"]).reshape(x.shape)
+        # W_gg met (i, f, o)(t-1), the first three blocks, at the steps t >= 1 only.
+        grads["w_gg"] = _rows(da[1:, :3 * hid]).T @ _rows(gates[:-1, :3 * hid])
+    dx = (flat @ params["w_ih"][order]).reshape(x.shape)
     return dx, (dh.T.copy(), dc.T.copy()), grads
 
 
@@ -311,7 +318,7 @@ def step_backward(dh, dc, cache):
     ``g``, ``o``, new cell state ``c`` (each (B, H)) and weights ``w_ih``, ``w_hh``.
     grads holds ``w_ih``, ``w_hh``, ``b_ih``, ``b_hh`` summed over the batch.
     """
-    gates = np.concatenate([cache[k].T for k in "ifgo"])[None]  # the record's column layout
+    gates = np.concatenate([cache[k].T for k in "ifog"])[None]  # the record's layout
     c = cache["c"].T[None]
     hc = tanh(c)
     rec = _record(gates, c, hc, cache["o"].T[None] * hc)
