@@ -1,25 +1,10 @@
 """GRU drawing: it renders both reset placements with the elements the chapter refers to."""
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pytest
+from test_diagrams_lstm import elements  # the same gid count (it selects the Agg backend)
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-
-from lstmlab import diagrams_gru  # noqa: E402
-
-
-def elements(fig):
-    """Count the drawn artists by gid, after a full render."""
-    fig.canvas.draw()
-    counts = {}
-    for ax in fig.axes:
-        for artist in list(ax.patches) + list(ax.texts):
-            gid = artist.get_gid()
-            if gid:
-                counts[gid] = counts.get(gid, 0) + 1
-    return counts
+from lstmlab import diagrams_gru
 
 
 @pytest.mark.parametrize("reset_after", [True, False])

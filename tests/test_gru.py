@@ -6,28 +6,19 @@ import itertools
 import numpy as np
 import pytest
 import torch
+from torch_parity import (assert_gradients_match_central_differences, assert_matches_torch, loss_weights,
+                          random_torch_module)
 
 from lstmlab.numpy import GRU
 from lstmlab.numpy import gru
-from lstmlab.numpy.gradcheck import check_gradients, numerical_gradient, relative_error
+from lstmlab.numpy.gradcheck import numerical_gradient, relative_error
 
 T, B, D, H = 5, 3, 4, 3
 
 
 def random_torch_gru(num_layers, bidirectional, bias, seed=0, **kw):
-    """A float64 torch.nn.GRU whose parameters (biases included) are random, non-zero, asymmetric."""
-    torch.manual_seed(seed)
-    module = torch.nn.GRU(D, H, num_layers=num_layers, bias=bias, bidirectional=bidirectional,
-                          dtype=torch.float64, **kw)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.copy_(0.6 * torch.randn_like(p) + 0.1)
-    return module
-
-
-def loss_weights(out_shape, state_shape, seed):
-    rng = np.random.default_rng(seed)
-    return rng.normal(size=out_shape), rng.normal(size=state_shape)
+    return random_torch_module("GRU", D, H, seed=seed, num_layers=num_layers, bias=bias,
+                               bidirectional=bidirectional, **kw)
 
 
 @pytest.mark.parametrize("num_layers,bidirectional,bias,with_state",
@@ -36,28 +27,10 @@ def test_matches_torch_forward_and_all_gradients(num_layers, bidirectional, bias
     module = random_torch_gru(num_layers, bidirectional, bias, seed=num_layers + 10 * bias)
     model = GRU.from_torch(module)
     assert model.reset_after
-    dirs = 2 if bidirectional else 1
     rng = np.random.default_rng(7)
     x = rng.normal(size=(T, B, D))
-    h0 = rng.normal(size=(num_layers * dirs, B, H)) if with_state else None
-
-    xt = torch.tensor(x, requires_grad=True)
-    h0t = torch.tensor(h0, requires_grad=True) if with_state else None
-    out_t, hn_t = module(xt, h0t)
-    g_out, g_hn = loss_weights(out_t.shape, hn_t.shape, 3)
-    ((out_t * torch.tensor(g_out)).sum() + (hn_t * torch.tensor(g_hn)).sum()).backward()
-
-    out, hn = model.forward(x, h0)
-    np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(hn, hn_t.detach().numpy(), rtol=1e-12, atol=1e-12)
-    dx = model.backward(g_out, g_hn)
-    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
-    if with_state:
-        np.testing.assert_allclose(model.grad_state, h0t.grad.numpy(), rtol=1e-10, atol=1e-12)
-    torch_grads = {name: p.grad.numpy() for name, p in module.named_parameters()}
-    assert set(model.grads) == set(torch_grads) == set(model.params)
-    for name, g in torch_grads.items():
-        np.testing.assert_allclose(model.grads[name], g, rtol=1e-10, atol=1e-12, err_msg=name)
+    h0 = rng.normal(size=(num_layers * model.num_directions, B, H)) if with_state else None
+    assert_matches_torch(module, model, x, h0)
 
 
 def test_batch_first_and_float32_match_torch():
@@ -84,19 +57,7 @@ def test_gradcheck_params_input_and_state(reset_after, bidirectional, bias):
         model.params[key] = 0.6 * rng.normal(size=model.params[key].shape) + 0.1
     x = rng.normal(size=(T, B, D))
     h0 = rng.normal(size=(2 * model.num_directions, B, H))
-    g_out, g_hn = loss_weights((T, B, model.num_directions * H), h0.shape, 9)
-
-    def loss():
-        out, hn = model.forward(x, h0)
-        return float((out * g_out).sum() + (hn * g_hn).sum())
-
-    loss()
-    dx = model.backward(g_out, g_hn)
-    grads, dh0 = dict(model.grads), model.grad_state
-    errors = check_gradients(loss, model.params, grads)
-    assert max(errors.values()) <= 1e-7, errors
-    assert relative_error(dx, numerical_gradient(loss, x)) <= 1e-7
-    assert relative_error(dh0, numerical_gradient(loss, h0)) <= 1e-7
+    assert_gradients_match_central_differences(model, x, h0)
 
 
 def cho_reference(x, h0, w_ih, w_hh, b_ih, b_hh):
@@ -147,11 +108,49 @@ def test_the_two_reset_placements_differ():
     # Same parameters, same input: the outputs differ by far more than round-off, from the first step.
     assert np.abs(out_after[0] - out_before[0]).max() > 1e-3
     assert relative_error(out_after, out_before) > 1e-3
-    # With b_hn = 0 and the reset gate saturated at 1 both are r * (W_hn h) = W_hn (r * h): they agree.
+    # With the reset gate saturated at 1 both are W_hn h + b_hn, whatever b_hn: they agree.
     for model in (after, before):
-        model.params["bias_hh_l0"][2 * H:] = 0.0
         model.params["bias_ih_l0"][:H] = 50.0
     np.testing.assert_allclose(after.forward(x, h0)[0], before.forward(x, h0)[0], rtol=1e-12, atol=1e-14)
+
+
+def placements_after_and_before(edit):
+    """Outputs and gradients of both placements on the same random parameters, edited by ``edit``."""
+    rng = np.random.default_rng(8)
+    params = {k: 0.6 * rng.normal(size=v.shape) + 0.1 for k, v in GRU(D, H).params.items()}
+    edit(params)
+    x, g_out = rng.normal(size=(T, B, D)), rng.normal(size=(T, B, H))
+    results = []
+    for reset_after in (True, False):
+        model = GRU(D, H, reset_after=reset_after)
+        model.params = {k: v.copy() for k, v in params.items()}
+        out, _ = model.forward(x)
+        results.append((out, model.backward(g_out), model.grads))
+    return results
+
+
+def diagonal_w_hn(params, b_hn):
+    w_hn = params["weight_hh_l0"][2 * H:]
+    params["weight_hh_l0"][2 * H:] = np.diag(np.diag(w_hn))
+    params["bias_hh_l0"][2 * H:] = b_hn
+
+
+def test_placements_agree_with_diagonal_w_hn_only_without_b_hn_and_not_in_every_gradient():
+    # r * (W_hn h) = W_hn (r * h) for every r exactly when W_hn is diagonal; b_hn must vanish as well,
+    # since r scales it in one placement only.
+    (out_a, _, _), (out_b, _, _) = placements_after_and_before(lambda p: diagonal_w_hn(p, 0.3))
+    assert np.abs(out_a - out_b).max() > 1e-3
+    (out_a, dx_a, g_a), (out_b, dx_b, g_b) = placements_after_and_before(lambda p: diagonal_w_hn(p, 0.0))
+    np.testing.assert_allclose(out_a, out_b, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(dx_a, dx_b, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(g_a["weight_ih_l0"], g_b["weight_ih_l0"], rtol=1e-10, atol=1e-13)
+    # The same function on this set of parameters, but not nearby: the gradients wrt the off-diagonal
+    # entries of W_hn and wrt b_hn differ, so one training step takes the two apart.
+    dw_a, dw_b = g_a["weight_hh_l0"][2 * H:], g_b["weight_hh_l0"][2 * H:]
+    np.testing.assert_allclose(np.diag(dw_a), np.diag(dw_b), rtol=1e-10, atol=1e-13)
+    off = ~np.eye(H, dtype=bool)
+    assert np.abs(dw_a[off] - dw_b[off]).min() > 0 and relative_error(dw_a[off], dw_b[off]) > 1e-2
+    assert relative_error(g_a["bias_hh_l0"][2 * H:], g_b["bias_hh_l0"][2 * H:]) > 1e-2
 
 
 def test_init_names_and_bad_inputs():

@@ -5,28 +5,16 @@ import itertools
 import numpy as np
 import pytest
 import torch
+from torch_parity import assert_gradients_match_central_differences, assert_matches_torch, random_torch_module
 
 from lstmlab.numpy import RNN
-from lstmlab.numpy.gradcheck import check_gradients, numerical_gradient, relative_error
 
 T, B, D, H = 5, 3, 4, 3
 
 
 def random_torch_rnn(num_layers, bidirectional, bias, nonlinearity="tanh", seed=0, **kw):
-    """A float64 torch.nn.RNN whose parameters (biases included) are random, non-zero, asymmetric."""
-    torch.manual_seed(seed)
-    module = torch.nn.RNN(D, H, num_layers=num_layers, nonlinearity=nonlinearity, bias=bias,
-                          bidirectional=bidirectional, dtype=torch.float64, **kw)
-    with torch.no_grad():
-        for p in module.parameters():
-            # A shifted normal: non-zero mean breaks any accidental symmetry between rows.
-            p.copy_(0.6 * torch.randn_like(p) + 0.1)
-    return module
-
-
-def weighted_losses(out_shape, state_shape, seed):
-    rng = np.random.default_rng(seed)
-    return rng.normal(size=out_shape), rng.normal(size=state_shape)
+    return random_torch_module("RNN", D, H, seed=seed, num_layers=num_layers, nonlinearity=nonlinearity,
+                               bias=bias, bidirectional=bidirectional, **kw)
 
 
 @pytest.mark.parametrize("num_layers,bidirectional,bias,with_state",
@@ -34,46 +22,17 @@ def weighted_losses(out_shape, state_shape, seed):
 def test_matches_torch_forward_and_all_gradients(num_layers, bidirectional, bias, with_state):
     module = random_torch_rnn(num_layers, bidirectional, bias, seed=num_layers)
     model = RNN.from_torch(module)
-    dirs = 2 if bidirectional else 1
     rng = np.random.default_rng(7)
     x = rng.normal(size=(T, B, D))
-    h0 = rng.normal(size=(num_layers * dirs, B, H)) if with_state else None
-
-    xt = torch.tensor(x, requires_grad=True)
-    h0t = torch.tensor(h0, requires_grad=True) if with_state else None
-    out_t, hn_t = module(xt, h0t)
-    g_out, g_hn = weighted_losses(out_t.shape, hn_t.shape, 3)
-    (out_t * torch.tensor(g_out)).sum().add((hn_t * torch.tensor(g_hn)).sum()).backward()
-
-    out, hn = model.forward(x, h0)
-    assert out.shape == tuple(out_t.shape) and hn.shape == tuple(hn_t.shape)
-    np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(hn, hn_t.detach().numpy(), rtol=1e-12, atol=1e-12)
-
-    dx = model.backward(g_out, g_hn)
-    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
-    if with_state:
-        np.testing.assert_allclose(model.grad_state, h0t.grad.numpy(), rtol=1e-10, atol=1e-12)
-    torch_grads = {name: p.grad.numpy() for name, p in module.named_parameters()}
-    assert set(model.grads) == set(torch_grads) == set(model.params)
-    for name, g in torch_grads.items():
-        np.testing.assert_allclose(model.grads[name], g, rtol=1e-10, atol=1e-12, err_msg=name)
+    h0 = rng.normal(size=(num_layers * model.num_directions, B, H)) if with_state else None
+    assert_matches_torch(module, model, x, h0)
 
 
 def test_relu_and_batch_first_match_torch():
     module = random_torch_rnn(2, True, True, nonlinearity="relu", batch_first=True)
     model = RNN.from_torch(module)
     assert model.nonlinearity == "relu" and model.batch_first
-    x = np.random.default_rng(1).normal(size=(B, T, D))
-    xt = torch.tensor(x, requires_grad=True)
-    out_t, hn_t = module(xt)
-    g_out, g_hn = weighted_losses(out_t.shape, hn_t.shape, 5)
-    (out_t * torch.tensor(g_out)).sum().add((hn_t * torch.tensor(g_hn)).sum()).backward()
-    out, hn = model.forward(x)
-    np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(model.backward(g_out, g_hn), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
-    for name, p in module.named_parameters():
-        np.testing.assert_allclose(model.grads[name], p.grad.numpy(), rtol=1e-10, atol=1e-12)
+    assert_matches_torch(module, model, np.random.default_rng(1).normal(size=(B, T, D)), seed=5)
 
 
 @pytest.mark.parametrize("bidirectional", [False, True])
@@ -84,19 +43,7 @@ def test_gradcheck_params_input_and_state(bidirectional):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(T, B, D))
     h0 = rng.normal(size=(2 * model.num_directions, B, H))
-    g_out, g_hn = weighted_losses((T, B, model.num_directions * H), h0.shape, 9)
-
-    def loss():
-        out, hn = model.forward(x, h0)
-        return float((out * g_out).sum() + (hn * g_hn).sum())
-
-    loss()
-    dx = model.backward(g_out, g_hn)
-    grads, dh0 = dict(model.grads), model.grad_state
-    errors = check_gradients(loss, model.params, grads)
-    assert max(errors.values()) <= 1e-7, errors
-    assert relative_error(dx, numerical_gradient(loss, x)) <= 1e-7
-    assert relative_error(dh0, numerical_gradient(loss, h0)) <= 1e-7
+    assert_gradients_match_central_differences(model, x, h0)
 
 
 def test_init_follows_torch_bounds_and_names():
