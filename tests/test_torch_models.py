@@ -18,6 +18,7 @@ from lstmlab.numpy import lstm as np_lstm
 from lstmlab.torch import GRU, LSTM, RNN, GRUStep, LSTMStep
 from lstmlab.torch import functions as F
 from lstmlab.torch.benchmark import LEVELS as BENCHMARK_LEVELS
+from lstmlab.torch.benchmark import float32_precision, set_float32_precision
 
 T, B, D, H = 5, 3, 4, 3
 TORCH = {RNN: torch.nn.RNN, LSTM: torch.nn.LSTM, GRU: torch.nn.GRU}
@@ -274,14 +275,11 @@ BFLOAT16_RELATIVE_TO_MAX = 0.04
 
 @pytest.fixture
 def full_float32():
-    """float32 products without TF32 on both sides (cuDNN's RNNs default to TF32 in torch 2.13)."""
-    flags = [torch.backends.cuda.matmul, torch.backends.cudnn.rnn]
-    saved = [flag.fp32_precision for flag in flags]
-    for flag in flags:
-        flag.fp32_precision = "ieee"
+    """float32 products without TF32 on both sides (cuDNN's RNNs default to TF32, cuBLAS not)."""
+    saved = float32_precision()
+    set_float32_precision("ieee")
     yield
-    for flag, value in zip(flags, saved):
-        flag.fp32_precision = value
+    set_float32_precision(saved)
 
 
 def cuda_problem(cls, dtype):

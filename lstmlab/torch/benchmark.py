@@ -61,16 +61,31 @@ def levels_for(device):
     return levels, skipped
 
 
+def float32_precision():
+    """The float32 precision of matrix products (cuBLAS) and of cuDNN's RNNs now in force."""
+    matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
+    if hasattr(cudnn, "rnn"):  # torch >= 2.9: per-backend fp32_precision ("ieee", "tf32", "none")
+        return {"cuda_matmul": matmul.fp32_precision, "cudnn_rnn": cudnn.rnn.fp32_precision}
+    return {"cuda_matmul": "tf32" if matmul.allow_tf32 else "ieee",  # older torch: one flag each
+            "cudnn_rnn": "tf32" if cudnn.allow_tf32 else "ieee"}
+
+
 def set_float32_precision(mode):
-    """Matrix products (cuBLAS) and cuDNN's RNNs at the same float32 precision, "ieee" or "tf32".
+    """Matrix products (cuBLAS) and cuDNN's RNNs at the same float32 precision, "ieee" or "tf32";
+    returns the settings now in force (a dict as :func:`float32_precision` gives, also accepted).
 
     torch's defaults differ (cuBLAS IEEE, cuDNN's RNNs TF32), which would compare cuDNN with
-    tensor-core products against us without them. Returns the settings now in force.
+    tensor-core products against us without them.
     """
-    torch.backends.cuda.matmul.fp32_precision = mode
-    torch.backends.cudnn.rnn.fp32_precision = mode
-    return {"cuda_matmul": torch.backends.cuda.matmul.fp32_precision,
-            "cudnn_rnn": torch.backends.cudnn.rnn.fp32_precision}
+    modes = mode if isinstance(mode, dict) else {"cuda_matmul": mode, "cudnn_rnn": mode}
+    matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
+    if hasattr(cudnn, "rnn"):
+        matmul.fp32_precision = modes["cuda_matmul"]
+        cudnn.rnn.fp32_precision = modes["cudnn_rnn"]
+    else:
+        matmul.allow_tf32 = modes["cuda_matmul"] == "tf32"
+        cudnn.allow_tf32 = modes["cudnn_rnn"] == "tf32"
+    return float32_precision()
 
 
 def timer(device, repeats, warmup):
