@@ -300,3 +300,12 @@ def test_charlm_tiny_run_records_curve_and_samples():
     assert result["best"]["valid_perplexity"] < result["uniform_perplexity"] == 61
     assert set(result["samples"]) == {"0.5", "1.5"} and all(len(s) == 30 for s in result["samples"].values())
     assert result["unigram_valid_perplexity"] == pytest.approx(26.53, abs=0.01)
+
+
+def test_gru_vs_lstm_table_lists_every_trial():
+    from lstmlab.experiments import gru_vs_lstm
+    runs = {"GRU": [{"test_error": 0.0}, {"test_error": 0.5}], "LSTM": [{"test_error": 0.25}, {"test_error": 0.75}]}
+    entry = {"hidden": {"GRU": 10, "LSTM": 8}, "parameters": {"GRU": 644, "LSTM": 612}, "runs": runs}
+    text = gru_vs_lstm.table({"setup": {"n_test": 2048}, "tasks": {"temporal_order": entry}})
+    assert "| temporal order 6a | GRU | 10 | 644 | 0.000, 0.500 | 0.250 |" in text
+    assert "| temporal order 6a | LSTM | 8 | 612 | 0.250, 0.750 | 0.500 |" in text and "2,048" in text

@@ -18,10 +18,11 @@ import time
 import numpy as np
 
 from lstmlab import tasks
+from lstmlab.experiments.report import table as markdown_table
 from lstmlab.numpy import GRU, LSTM
 
 FULL = {"adding_T": 100, "lstm_hidden": 8, "batch": 32, "lr": 0.03, "clip": 1.0, "trials": 3,
-        "max_sequences": 32_000, "record_every": 50, "n_valid": 256, "n_test": 2048}
+        "max_sequences": 96_000, "record_every": 50, "n_valid": 256, "n_test": 2048}
 REDUCED = {**FULL, "adding_T": 30, "trials": 2, "max_sequences": 12_800, "record_every": 25,
            "n_valid": 128, "n_test": 512}
 
@@ -186,3 +187,20 @@ def run(setup, seed, progress=None):
             bar.close()
         outcome["tasks"][task] = entry
     return outcome
+
+
+TASK_TITLES = {"adding": "adding problem", "temporal_order": "temporal order 6a"}
+ERROR_NAMES = {"adding": "fraction wrong (|error| ≥ 0.04)", "temporal_order": "fraction misclassified"}
+
+
+def table(result):
+    """A Markdown table of a run: per task and network, size, parameters and every trial's test error."""
+    rows = []
+    for task, entry in result["tasks"].items():
+        for kind, runs in entry["runs"].items():
+            errors = [r["test_error"] for r in runs]
+            rows.append([TASK_TITLES[task], kind, entry["hidden"][kind], entry["parameters"][kind],
+                         ", ".join(f"{e:.3f}" for e in errors), f"{np.median(errors):.3f}"])
+    n_test = result["setup"]["n_test"]
+    return markdown_table(["task", "network", "hidden units", "parameters",
+                           f"test error per trial ({n_test:,} sequences)", "median"], rows)
