@@ -307,8 +307,8 @@ def op_counts(module, x):
     nodes = _autograd_nodes(loss)
     with _OpCounter() as backward:
         loss.backward()
-    per_step = (lambda n: n / steps)
-    return {"autograd_nodes": per_step(nodes),
-            **{f"{name}_{what}": per_step(getattr(counter, attr))
-               for name, counter in (("forward", forward), ("backward", backward))
-               for what, attr in (("ops", "ops"), ("matmuls", "matmuls"), ("pointwise_bytes", "pointwise_bytes"))}}
+    counts = {"autograd_nodes": nodes / steps}
+    for name, counter in (("forward", forward), ("backward", backward)):
+        for what in ("ops", "matmuls", "pointwise_bytes"):
+            counts[f"{name}_{what}"] = getattr(counter, what) / steps
+    return counts
