@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from lstmlab import text
 from lstmlab.numpy import LSTM
 from lstmlab.numpy import softmax
 from lstmlab.numpy.init import uniform
@@ -136,11 +137,8 @@ def source_windows(sources, length, count, rng):
     labels = rng.integers(0, len(sources), size=count)
     ids = np.empty((length, count), dtype=np.int64)
     for k, source in enumerate(sources):
-        if len(source) < length:
-            raise ValueError(f"source {k} has {len(source)} characters, fewer than a window of {length}")
         where = np.flatnonzero(labels == k)
-        starts = rng.integers(0, len(source) - length + 1, size=len(where))
-        ids[:, where] = source[starts[None, :] + np.arange(length)[:, None]]
+        ids[:, where] = text.random_windows(source, length, len(where), rng)
     return ids, labels
 
 

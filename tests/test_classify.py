@@ -57,7 +57,7 @@ def test_errors_are_named():
         model.forward(x, labels[:2])
     with pytest.raises(ValueError, match=r"targets must lie in \[0, 2\]"):
         model.forward(x, labels + K)
-    with pytest.raises(ValueError, match="fewer than a window of 8"):
+    with pytest.raises(ValueError, match="a text of 5 characters has no window of 8"):
         classify.source_windows([np.arange(20), np.arange(5)], 8, 4, np.random.default_rng(0))
 
 
