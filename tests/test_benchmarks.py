@@ -117,6 +117,12 @@ def test_op_counts_show_what_each_level_removes():
     # The fused step is one autograd node where autograd records one per pointwise operator.
     assert counts["fused"]["autograd_nodes"] < counts["projection"]["autograd_nodes"] / 3
     assert counts["fused"]["forward_ops"] == counts["projection"]["forward_ops"]
+    for c in counts.values():  # the operators by name add up to the totals
+        assert sum(c["forward_by_op"].values()) == pytest.approx(c["forward_ops"])
+        assert sum(c["backward_by_op"].values()) == pytest.approx(c["backward_ops"])
+    # Three sigmoids and two tanh per LSTM step, at every level.
+    assert counts["naive"]["forward_by_op"]["sigmoid"] == counts["fused"]["forward_by_op"]["sigmoid"] == 3
+    assert counts["fused"]["forward_by_op"]["tanh"] == 2
     # The smallest traffic of an op is its inputs and outputs: at least the 4H net inputs read and
     # h, c written, (4 + 2) * B * H float32 values per step.
     assert counts["fused"]["forward_pointwise_bytes"] >= 6 * 3 * 8 * 4

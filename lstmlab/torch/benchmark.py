@@ -272,12 +272,15 @@ class _OpCounter(TorchDispatchMode):
     def __init__(self):
         super().__init__()
         self.ops, self.matmuls, self.pointwise_bytes = 0, 0, 0
+        self.by_op = {}  # operator name (aten.sigmoid, ...) -> how many times it ran
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
         if func.is_view or str(func).startswith(("aten.detach", "aten.alias")):
             return out
         self.ops += 1
+        name = str(func).split(".")[1]
+        self.by_op[name] = self.by_op.get(name, 0) + 1
         if str(func).startswith(self.MATMULS):
             self.matmuls += 1
         else:  # every input read once and every output written once: the least traffic an op causes
@@ -298,8 +301,9 @@ def _autograd_nodes(tensor):
 
 def op_counts(module, x):
     """Per time step of one forward and one backward of ``module`` on ``x`` (T, B, D): operators
-    (kernel launches on a GPU), of them matrix products, bytes read and written by the others, and
-    the autograd nodes recorded. Counted by intercepting every operator torch dispatches."""
+    (kernel launches on a GPU), of them matrix products, bytes read and written by the others, the
+    autograd nodes recorded, and (``forward_by_op``, ``backward_by_op``) the operators by name.
+    Counted by intercepting every operator torch dispatches."""
     steps = x.shape[0]
     with _OpCounter() as forward:
         out, _ = module(x)
@@ -311,4 +315,5 @@ def op_counts(module, x):
     for name, counter in (("forward", forward), ("backward", backward)):
         for what in ("ops", "matmuls", "pointwise_bytes"):
             counts[f"{name}_{what}"] = getattr(counter, what) / steps
+        counts[f"{name}_by_op"] = {op: n / steps for op, n in sorted(counter.by_op.items())}
     return counts
