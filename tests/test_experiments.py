@@ -309,3 +309,18 @@ def test_gru_vs_lstm_table_lists_every_trial():
     text = gru_vs_lstm.table({"setup": {"n_test": 2048}, "tasks": {"temporal_order": entry}})
     assert "| temporal order 6a | GRU | 10 | 644 | 0.000, 0.500 | 0.250 |" in text
     assert "| temporal order 6a | LSTM | 8 | 612 | 0.250, 0.750 | 0.500 |" in text and "2,048" in text
+
+
+def test_gru_vs_lstm_forget_bias_variant_changes_only_the_forget_gate_biases():
+    from lstmlab.experiments import gru_vs_lstm
+    plain = gru_vs_lstm.Network("LSTM", 2, 4, 1, seed=3)
+    biased = gru_vs_lstm.Network("LSTM b_f=1", 2, 4, 1, seed=3)
+    total = biased.params["bias_ih_l0"] + biased.params["bias_hh_l0"]
+    np.testing.assert_array_equal(total[4:8], np.ones(4))
+    for name, value in plain.params.items():
+        if name.startswith("bias"):
+            keep = np.r_[0:4, 8:16]
+            np.testing.assert_array_equal(value[keep], biased.params[name][keep])
+        else:
+            np.testing.assert_array_equal(value, biased.params[name])
+    assert gru_vs_lstm.count_parameters("LSTM b_f=1", 2, 4, 1) == gru_vs_lstm.count_parameters("LSTM", 2, 4, 1)

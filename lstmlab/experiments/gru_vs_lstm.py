@@ -22,15 +22,18 @@ from lstmlab.experiments.report import table as markdown_table
 from lstmlab.numpy import GRU, LSTM
 
 FULL = {"adding_T": 100, "lstm_hidden": 8, "batch": 32, "lr": 0.03, "clip": 1.0, "trials": 3,
-        "max_sequences": 96_000, "record_every": 50, "n_valid": 256, "n_test": 2048}
+        "max_sequences": 96_000, "record_every": 50, "n_valid": 256, "n_test": 2048,
+        "models": ["GRU", "LSTM", "LSTM b_f=1"]}
 REDUCED = {**FULL, "adding_T": 30, "trials": 2, "max_sequences": 12_800, "record_every": 25,
-           "n_valid": 128, "n_test": 512}
+           "n_valid": 128, "n_test": 512, "models": ["GRU", "LSTM"]}
 
 PAPER = {"source": "Jozefowicz, Zaremba & Sutskever (2015), cited by the tutorial as [47]",
          "claim": "the GRU outperformed the LSTM on nearly all tasks, except language modelling "
                   "with naive initialisation"}
 
-MODELS = {"GRU": GRU, "LSTM": LSTM}
+MODELS = {"GRU": GRU, "LSTM": LSTM, "LSTM b_f=1": LSTM}
+#: the forget gate's total bias b_ih + b_hh at the start, for the LSTMs that set it (Jozefowicz et al.)
+FORGET_BIAS = {"LSTM b_f=1": 1.0}
 
 
 def task_shapes():
@@ -76,6 +79,10 @@ class Network:
 
     def __init__(self, kind, n_in, hidden, n_out, seed):
         self.rnn = MODELS[kind](n_in, hidden, seed=seed)
+        if kind in FORGET_BIAS:
+            # Rows H..2H-1 are the forget gate (order i, f, g, o); only the sum of the two biases acts.
+            self.rnn.params["bias_ih_l0"][hidden:2 * hidden] = FORGET_BIAS[kind]
+            self.rnn.params["bias_hh_l0"][hidden:2 * hidden] = 0.0
         rng = np.random.default_rng(seed + 1)
         bound = 1 / np.sqrt(hidden)
         # One dict holding the layer's arrays (shared, not copied) and the read-out: one optimiser for all.
@@ -169,19 +176,20 @@ def run(setup, seed, progress=None):
     outcome = {"tasks": {}}
     for t_index, task in enumerate(("adding", "temporal_order")):
         n_in, n_out = task_shapes()[task]
-        hidden = {"LSTM": setup["lstm_hidden"], "GRU": matched_gru_hidden(n_in, setup["lstm_hidden"], n_out)}
+        gru_hidden = matched_gru_hidden(n_in, setup["lstm_hidden"], n_out)
+        hidden = {k: gru_hidden if k == "GRU" else setup["lstm_hidden"] for k in setup["models"]}
         valid = make_batch(task, setup, setup["n_valid"], np.random.default_rng(10_000 + seed))
         entry = {"hidden": hidden,
                  "parameters": {k: count_parameters(k, n_in, h, n_out) for k, h in hidden.items()},
-                 "runs": {k: [] for k in MODELS}}
+                 "runs": {k: [] for k in setup["models"]}}
         if task == "adding":
             # The error of always answering the mean target, for scale.
             d = valid.info["sum"] / 4.0 + 0.5
             entry["constant_prediction_mse"] = float(np.var(d))
-        bar = progress(steps * 2 * setup["trials"], task) if progress else None
+        bar = progress(steps * len(setup["models"]) * setup["trials"], task) if progress else None
         for trial in range(setup["trials"]):
             trial_seed = 1000 * seed + 100 * t_index + trial
-            for kind in MODELS:
+            for kind in setup["models"]:
                 entry["runs"][kind].append(train(task, kind, hidden[kind], setup, trial_seed, valid, bar))
         if bar:
             bar.close()
