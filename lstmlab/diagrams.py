@@ -13,11 +13,12 @@ COLOURS = {"input": "#cfe2f3", "hidden": "#d9ead3", "output": "#fce5cd", "contex
 RADIUS = 0.28
 
 
-def _figure(width, height, title):
+def blank_figure(width, height, title):
+    """An empty drawing area, equal axis scales and no axes: the canvas of every diagram in the book."""
     fig, ax = plt.subplots(figsize=(width, height))
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title(title)
+    ax.set_title(title, fontsize=11)
     return fig, ax
 
 
@@ -89,7 +90,7 @@ def _frame(ax, points):
 
 def draw_feedforward(n_in=2, n_hidden=3, n_out=2):
     """A three-layer feed-forward network (the tutorial's Fig. 5), for comparison."""
-    fig, ax = _figure(5, 3.5, "Feed-forward network")
+    fig, ax = blank_figure(5, 3.5, "Feed-forward network")
     layers = _three_layers(ax, n_in, n_hidden, n_out)
     _frame(ax, sum(layers, []))
     _legend(ax)
@@ -97,7 +98,7 @@ def draw_feedforward(n_in=2, n_hidden=3, n_out=2):
 
 
 def _context_network(title, n_in, n_hidden, n_out, source):
-    fig, ax = _figure(5.5, 4.8, title)
+    fig, ax = blank_figure(5.5, 4.8, title)
     n_context = n_hidden if source == "hidden" else n_out
     # Input and context cells share the bottom row: to the hidden layer both are just inputs.
     inputs, hidden, outputs = _three_layers(ax, n_in, n_hidden, n_out, input_centre=-(n_context + 0.5) / 2)
@@ -130,7 +131,7 @@ def draw_jordan(n_in=2, n_hidden=3, n_out=2):
 def draw_partially_recurrent(n_in=2, n_hidden=3, n_out=2):
     """Partially recurrent network (Fig. 7): a fully connected recurrent hidden layer, with
     self-feedback, between a feed-forward input and output layer."""
-    fig, ax = _figure(5.5, 4.2, "Partially recurrent network")
+    fig, ax = blank_figure(5.5, 4.2, "Partially recurrent network")
     inputs, hidden, outputs = _three_layers(ax, n_in, n_hidden, n_out)
     for a in hidden:
         _self_loop(ax, a, colour="#990000")
@@ -145,7 +146,7 @@ def draw_partially_recurrent(n_in=2, n_hidden=3, n_out=2):
 def draw_fully_recurrent(n_in=2, n_units=3):
     """Fully recurrent network (Fig. 8): every non-input unit feeds every non-input unit, itself
     included, and reads every input unit."""
-    fig, ax = _figure(5, 4.5, "Fully recurrent network")
+    fig, ax = blank_figure(5, 4.5, "Fully recurrent network")
     inputs = _row(n_in, 0.0, 0.0, 1.4)
     angles = np.pi / 2 + 2 * np.pi * np.arange(n_units) / n_units
     units = [(1.2 * np.cos(a), 2.8 + 1.2 * np.sin(a) - 0.4) for a in angles]

@@ -9,7 +9,8 @@ thick and coloured like the carousel; hidden vectors are thin and black. Labelle
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
-from lstmlab.diagrams_lstm import FILL, _box, _figure
+from lstmlab.diagrams import blank_figure
+from lstmlab.diagrams_lstm import FILL, _box
 from lstmlab.numpy.md_lstm import wavefronts
 
 MEMORY = "#b7791f"
@@ -37,7 +38,7 @@ def draw_wavefront(grid_shape=(4, 6), upto=None):
     if not 0 <= upto < len(fronts):
         raise ValueError(f"upto must lie in [0, {len(fronts) - 1}] for a {rows} x {cols} grid, got {upto}")
     title = f"Wavefront scan: {len(fronts)} batched steps for {rows * cols} points"
-    fig, ax = _figure(0.9 * cols + 1.0, 0.9 * rows + 1.0, title)
+    fig, ax = blank_figure(0.9 * cols + 1.0, 0.9 * rows + 1.0, title)
     colours = plt.get_cmap("viridis")
     for k, front in enumerate(fronts):
         for i, j in front:
@@ -65,7 +66,7 @@ def draw_wavefront(grid_shape=(4, 6), upto=None):
 def draw_grid_block():
     """One 2-D Grid LSTM block (Eqs. 55-56): two LSTM transforms read the same concatenation X of the
     incoming hidden vectors; each keeps its own memory and sends its outputs along its own dimension."""
-    fig, ax = _figure(7.0, 6.0, "A 2-D Grid LSTM block")
+    fig, ax = blank_figure(7.0, 6.0, "A 2-D Grid LSTM block")
     ax.add_patch(Rectangle((1.5, 1.0), 4.0, 4.0, facecolor="#f7fafc", edgecolor="black", lw=1.4,
                            zorder=1, gid="block"))
     _box(ax, (2.4, 2.0), r"$X = [\,\vec y_{h1};\ \vec y_{h2}\,]$", "concat", FILL["gate"], width=1.7)

@@ -9,7 +9,8 @@ matplotlib ``gid`` (``"gate:res"``, ``"product:res"``, ...) so that tests can fi
 
 from matplotlib.patches import FancyBboxPatch
 
-from lstmlab.diagrams_lstm import R_PRODUCT, R_UNIT, _circle, _figure, _line, _product, _to_circle
+from lstmlab.diagrams import blank_figure
+from lstmlab.diagrams_lstm import R_PRODUCT, R_UNIT, _circle, _line, _product, _to_circle
 
 GATE_COLOURS = {"res": "#c53030", "upd": "#2b6cb0"}
 FILL = {"gate": "#f5f5f5", "squash": "#e2ecf9", "weights": "#fff3c4"}
@@ -40,7 +41,7 @@ def draw_gru_cell(reset_after=True):
     sum W_hn y(tau) + b_hn (Eq. 65, torch.nn.GRU); without it, y(tau) before W_hn (Cho et al. 2014)."""
     title = ("GRU, reset after the recurrent product (Eq. 65, torch.nn.GRU)" if reset_after else
              "GRU, reset before the recurrent product (Cho et al. 2014)")
-    fig, ax = _figure(9.6, 3.9, title)
+    fig, ax = blank_figure(9.6, 3.9, title)
     x_res, x_cand, x_n, x_upd, x_mix, x_sum = 1.6, 3.5, 5.3, 6.6, 7.7, 8.7
     # The two long lines: the previous activation on top, the external input at the bottom.
     _line(ax, (-0.2, TOP), (x_mix - R_PRODUCT, TOP))

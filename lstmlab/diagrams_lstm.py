@@ -11,18 +11,12 @@ drawing carries a matplotlib ``gid`` (``"gate:in"``, ``"cec"``, ...) so that tes
 import matplotlib.pyplot as plt
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
+from lstmlab.diagrams import blank_figure
+
 GATE_COLOURS = {"in": "#38a169", "out": "#dd6b20", "phi": "#805ad5"}
 FILL = {"squash": "#e2ecf9", "gate": "#f5f5f5", "cec": "#fff3c4", "product": "white",
         "state": "#fde2e2"}
 R_UNIT, R_PRODUCT = 0.32, 0.16
-
-
-def _figure(width, height, title):
-    fig, ax = plt.subplots(figsize=(width, height))
-    ax.set_aspect("equal")
-    ax.axis("off")
-    ax.set_title(title, fontsize=11)
-    return fig, ax
 
 
 def _circle(ax, xy, radius, fill, label, gid, edge="black", fontsize=10):
@@ -101,7 +95,7 @@ def draw_memory_cell(forget_gate=False):
     is squashed by h and multiplied by the output gate to give the cell output y_c.
     """
     title = "Memory cell with forget gate" if forget_gate else "Memory cell (LSTM of 1997)"
-    fig, ax = _figure(7.2, 3.6, title)
+    fig, ax = blank_figure(7.2, 3.6, title)
     ports = _cell(ax, 2.0, None, forget_gate)
     gates = {"in": (ports["in"][0], 0.6), "out": (ports["out"][0], 0.6)}
     if forget_gate:
@@ -131,7 +125,7 @@ def draw_memory_block(n_cells=3, forget_gate=False):
     spacing = 1.55
     top = 1.7 + spacing * (n_cells - 1)
     title = f"Memory block of {n_cells} cell{'s' if n_cells > 1 else ''} sharing its gates"
-    fig, ax = _figure(7.6, 1.7 + 1.45 * n_cells, title)
+    fig, ax = blank_figure(7.6, 1.7 + 1.45 * n_cells, title)
     ports = [_cell(ax, 1.7 + spacing * k, k + 1, forget_gate) for k in range(n_cells)]
     gates = {"in": (ports[0]["in"][0] - 0.55, 0.35), "out": (ports[0]["out"][0] - 0.55, 0.35)}
     if forget_gate:
@@ -152,7 +146,7 @@ def draw_modern_cell(peepholes=False):
     """The LSTM cell as used today (gate order i, f, g, o): the cell state c runs along the top,
     forgotten through f and written through i * g; the output h = o * tanh(c) is also the next
     step's recurrent input. With ``peepholes`` the state feeds the gates too (dotted)."""
-    fig, ax = _figure(7.6, 4.4, "LSTM cell as used today" + (" (with peepholes)" if peepholes else ""))
+    fig, ax = blank_figure(7.6, 4.4, "LSTM cell as used today" + (" (with peepholes)" if peepholes else ""))
     y_c, y_gate, y_in = 3.2, 1.3, 0.0
     _line(ax, (0.0, y_c), (1.9 - R_PRODUCT, y_c), colour="#c53030", lw=2.0)
     ax.text(0.0, y_c + 0.15, r"$c_{t-1}$", fontsize=10, va="bottom")
@@ -210,7 +204,7 @@ def _box(ax, xy, text, gid, fill, width=1.9, height=0.62):
 def draw_truncation():
     """Which paths the 1997 hybrid sends error back along (Sec. 9, Eqs. 39-46): two steps of a memory
     cell, every arrow a signal path; solid blue ones carry error back, dashed red ones are cut."""
-    fig, ax = _figure(7.0, 5.6, "What the truncated hybrid keeps and cuts")
+    fig, ax = blank_figure(7.0, 5.6, "What the truncated hybrid keeps and cuts")
     kept, cut = "#2b6cb0", "#c53030"
     rows = {"net": 0.0, "s": 1.6, "y_c": 3.0, "y_o": 4.3}
     for t, (x, label) in enumerate(((1.6, r"\tau - 1"), (5.6, r"\tau"))):

@@ -10,17 +10,11 @@ them.
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+from lstmlab.diagrams import blank_figure
+
 COLOURS = {"fwd": "#2b6cb0", "bwd": "#c53030", "input": "#4a5568", "output": "#2f855a", "eq52": "#d69e2e"}
 FILL = {"fwd": "#e2ecf9", "bwd": "#fde2e2", "input": "#f5f5f5", "output": "#e6f4ea", "layer": "#fff3c4"}
 BOX_W, BOX_H = 0.9, 0.5
-
-
-def _figure(width, height, title):
-    fig, ax = plt.subplots(figsize=(width, height))
-    ax.set_aspect("equal")
-    ax.axis("off")
-    ax.set_title(title, fontsize=11)
-    return fig, ax
 
 
 def _box(ax, xy, label, fill, gid, edge="black"):
@@ -46,7 +40,7 @@ def draw_bidirectional(steps=4):
     backward chain (right to left); y(t) joins the two chains' outputs at t."""
     _check_positive(steps=steps)
     dx = 1.9
-    fig, ax = _figure(1.9 * steps + 1.6, 5.0, "A bidirectional layer unfolded in time")
+    fig, ax = blank_figure(1.9 * steps + 1.6, 5.0, "A bidirectional layer unfolded in time")
     rows = {"input": 0.0, "fwd": 1.3, "bwd": 2.6, "output": 3.9}
     for k in range(steps):
         x = dx * k
@@ -88,7 +82,7 @@ def draw_stacked(n_layers=3, steps=4, highlight=(2, 2)):
     _check_positive(n_layers=n_layers, steps=steps)
     layer_hl, step_hl = highlight
     dx, dy = 1.9, 1.25
-    fig, ax = _figure(1.9 * steps + 2.2, 1.25 * n_layers + 2.4, "A stack of recurrent layers (Eq. 52)")
+    fig, ax = blank_figure(1.9 * steps + 2.2, 1.25 * n_layers + 2.4, "A stack of recurrent layers (Eq. 52)")
     for k in range(steps):
         x = dx * k
         _box(ax, (x, 0.0), f"$x({k + 1})$", FILL["input"], "input")

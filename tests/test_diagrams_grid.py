@@ -1,30 +1,12 @@
 """Grid drawings: each renders with the labelled elements the chapters refer to, and the wavefront
 drawing shows the scan order of md_lstm.wavefronts."""
 
-import matplotlib
+from drawings import elements, texts  # first: it selects the Agg backend
 
-matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pytest
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-
-from lstmlab import diagrams_grid  # noqa: E402
-
-
-def elements(fig):
-    """Count the drawn artists by gid, after a full render."""
-    fig.canvas.draw()
-    counts = {}
-    for ax in fig.axes:
-        for artist in list(ax.patches) + list(ax.texts):
-            gid = artist.get_gid()
-            if gid:
-                counts[gid] = counts.get(gid, 0) + 1
-    return counts
-
-
-def texts(fig):
-    return [t.get_text() for ax in fig.axes for t in ax.texts]
+from lstmlab import diagrams_grid
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (3, 5), (4, 2)])

@@ -1,8 +1,9 @@
 """GRU drawing: it renders both reset placements with the elements the chapter refers to."""
 
+from drawings import elements  # first: it selects the Agg backend
+
 import matplotlib.pyplot as plt
 import pytest
-from test_diagrams_lstm import elements  # the same gid count (it selects the Agg backend)
 
 from lstmlab import diagrams_gru
 

@@ -1,24 +1,11 @@
 """Part IV drawings: each renders, with the elements the chapters refer to, counted by gid."""
 
-import matplotlib
+from drawings import elements  # first: it selects the Agg backend
 
-matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pytest
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-
-from lstmlab import diagrams_part4  # noqa: E402
-
-
-def elements(fig):
-    fig.canvas.draw()
-    counts = {}
-    for ax in fig.axes:
-        for artist in list(ax.patches) + list(ax.texts):
-            gid = artist.get_gid()
-            if gid:
-                counts[gid] = counts.get(gid, 0) + 1
-    return counts
+from lstmlab import diagrams_part4
 
 
 @pytest.mark.parametrize("steps", [1, 3, 5])
