@@ -59,11 +59,7 @@ class CharLM:
     def from_torch(cls, module):
         """A NumPy copy (float64) of a :class:`TorchCharLM`'s parameters."""
         model = cls(module.vocab_size, module.hidden_size, module.lstm.num_layers)
-        source = {name: p.detach().cpu().double().numpy() for name, p in module.lstm.named_parameters()}
-        source.update(weight_out=module.out.weight.detach().cpu().double().numpy(),
-                      bias_out=module.out.bias.detach().cpu().double().numpy())
-        for name, array in model.params.items():
-            array[...] = source[name]   # in place, so that the LSTM keeps seeing the same arrays
+        softmax.copy_from_torch(model.params, module.lstm, module.out)
         return model
 
     def predict(self, inputs, state=None):

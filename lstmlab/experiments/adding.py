@@ -81,11 +81,6 @@ def run(setup, seed, progress=None):
             break
     if bar:
         bar.close(solved=n - int(active.sum()))
-    outcome = runner.summarise(solved_at, setup["max_sequences"])
-    outcome["sequences_presented"] = seen
-    outcome["stopped_by"] = "all solved" if not active.any() else stopped_by
-    outcome["test_wrong"] = test_wrong(topo, params, setup, rng).tolist()
-    outcome["recent_mean_abs_error"] = np.nanmean(window.values, axis=1).tolist()
-    outcome["weights_per_network"] = runner.count_weights(topo)
-    outcome["history"] = history
-    return outcome
+    return runner.outcome(solved_at, setup, seen, active, stopped_by, topo, history,
+                          test_wrong=test_wrong(topo, params, setup, rng).tolist(),
+                          recent_mean_abs_error=np.nanmean(window.values, axis=1).tolist())

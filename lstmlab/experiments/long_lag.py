@@ -86,10 +86,5 @@ def run(setup, seed, progress=None):
             break
     if bar:
         bar.close(solved=n - int(active.sum()))
-    outcome = runner.summarise(solved_at, setup["max_sequences"])
-    outcome["sequences_presented"] = seen
-    outcome["stopped_by"] = "all solved" if not active.any() else stopped_by
-    outcome["weights_per_network"] = runner.count_weights(topo)
-    outcome["final_max_abs_error"] = worst.tolist()
-    outcome["history"] = history
-    return outcome
+    return runner.outcome(solved_at, setup, seen, active, stopped_by, topo, history,
+                          final_max_abs_error=worst.tolist())

@@ -153,6 +153,18 @@ def summarise(sequences, cap):
             "cap_sequences": cap}
 
 
+def outcome(solved_at, setup, seen, active, stopped_by, topo, history, **extra):
+    """The common part of an online experiment's result: successes, how training stopped, the size of
+    one network and the learning history, plus the experiment's own ``extra`` measurements."""
+    result = summarise(solved_at, setup["max_sequences"])
+    result["sequences_presented"] = seen
+    result["stopped_by"] = "all solved" if not active.any() else stopped_by
+    result.update(extra)
+    result["weights_per_network"] = count_weights(topo)
+    result["history"] = history
+    return result
+
+
 def machine():
     return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
             "cpu_count": os.cpu_count(),

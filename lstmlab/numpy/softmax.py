@@ -74,3 +74,13 @@ def backward(cache):
     dz /= targets.size
     flat_dz = dz.reshape(-1, dz.shape[-1])
     return dz @ weight, flat_dz.T @ h.reshape(-1, h.shape[-1]), flat_dz.sum(axis=0)
+
+
+def copy_from_torch(params, lstm, out):
+    """Copy a torch LSTM + linear read-out into ``params`` (float64, in place, so that a NumPy LSTM
+    that holds the same arrays sees the new values); names are torch's plus ``weight_out``, ``bias_out``."""
+    source = {name: p.detach().cpu().double().numpy() for name, p in lstm.named_parameters()}
+    source.update(weight_out=out.weight.detach().cpu().double().numpy(),
+                  bias_out=out.bias.detach().cpu().double().numpy())
+    for name, array in params.items():
+        array[...] = source[name]
