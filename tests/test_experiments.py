@@ -259,23 +259,6 @@ def test_gru_vs_lstm_network_gradients_central_differences(task, kind):
     assert max(errors.values()) <= 1e-7, errors
 
 
-def test_gru_vs_lstm_adam_matches_torch():
-    import torch
-    from lstmlab.experiments import gru_vs_lstm
-    rng = np.random.default_rng(3)
-    params = {"a": rng.normal(size=(3, 2)), "b": rng.normal(size=4)}
-    leaves = {k: torch.tensor(v.copy(), requires_grad=True) for k, v in params.items()}
-    ours, theirs = gru_vs_lstm.Adam(params, lr=0.05), torch.optim.Adam(leaves.values(), lr=0.05)
-    for _ in range(3):
-        grads = {k: rng.normal(size=v.shape) for k, v in params.items()}
-        for k, leaf in leaves.items():
-            leaf.grad = torch.tensor(grads[k])
-        ours.step(grads)
-        theirs.step()
-    for k in params:
-        np.testing.assert_allclose(params[k], leaves[k].detach().numpy(), rtol=1e-12)
-
-
 def test_gru_vs_lstm_tiny_run_records_curves_and_counts():
     result = json.loads(json.dumps(run("gru_vs_lstm", reduced=True, seed=1, quiet=True, trials=1,
                                        max_sequences=800), default=runner._jsonable))

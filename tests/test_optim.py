@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from lstmlab.numpy.optim import SGD, Adam
+from lstmlab.numpy.optim import SGD, Adam, clip_grad_norm
 
 
 def run(ours_cls, torch_cls, steps=6, **kwargs):
@@ -48,3 +48,16 @@ def test_bad_grads_are_named():
         opt.step({"w": np.zeros(2)})
     with pytest.raises(ValueError, match="lr"):
         SGD({}, lr=0.0)
+
+
+@pytest.mark.parametrize("max_norm", [0.5, 100.0])
+def test_clip_grad_norm_matches_torch(max_norm):
+    rng = np.random.default_rng(5)
+    grads = {"w": rng.normal(size=(3, 2)), "b": rng.normal(size=4)}
+    leaves = [torch.zeros(g.shape, dtype=torch.float64, requires_grad=True) for g in grads.values()]
+    for leaf, g in zip(leaves, grads.values()):
+        leaf.grad = torch.tensor(g)
+    expected = torch.nn.utils.clip_grad_norm_(leaves, max_norm)
+    assert clip_grad_norm(grads, max_norm) == pytest.approx(float(expected), rel=1e-12)
+    for leaf, g in zip(leaves, grads.values()):
+        np.testing.assert_allclose(g, leaf.grad.numpy(), rtol=1e-6)

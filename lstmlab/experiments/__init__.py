@@ -1,4 +1,5 @@
-"""Part III experiments: the 1997 LSTM experiments and the 2000 continual grammar, reproduced.
+"""The course's experiments: the 1997 LSTM experiments and the 2000 continual grammar (Part III), GRU
+against LSTM and the character-level language model (Part IV).
 
 ``python -m lstmlab.experiments NAME [--trials N] [--reduced] [--seed S] [--out FILE]`` runs one;
 :func:`run` does the same from Python (the book calls it with ``reduced=True``).

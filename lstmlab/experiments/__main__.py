@@ -10,7 +10,7 @@ from lstmlab.experiments import NAMES, run, runner
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="python -m lstmlab.experiments",
-                                     description="Reproduce a Part III LSTM experiment.")
+                                     description="Run one of the course's experiments (Parts III and IV).")
     parser.add_argument("name", choices=NAMES)
     parser.add_argument("--trials", type=int, help="number of networks trained at once")
     parser.add_argument("--reduced", action="store_true", help="the short version the book runs")

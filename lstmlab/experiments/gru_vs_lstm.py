@@ -19,7 +19,7 @@ import numpy as np
 
 from lstmlab import tasks
 from lstmlab.experiments.report import table as markdown_table
-from lstmlab.numpy import GRU, LSTM
+from lstmlab.numpy import GRU, LSTM, optim, softmax
 
 FULL = {"adding_T": 100, "lstm_hidden": 8, "batch": 32, "lr": 0.03, "clip": 1.0, "trials": 3,
         "max_sequences": 96_000, "record_every": 50, "n_valid": 256, "n_test": 2048,
@@ -53,25 +53,6 @@ def matched_gru_hidden(n_in, lstm_hidden, n_out):
     target = count_parameters("LSTM", n_in, lstm_hidden, n_out)
     sizes = range(1, 2 * lstm_hidden + 2)
     return min(sizes, key=lambda h: abs(count_parameters("GRU", n_in, h, n_out) - target))
-
-
-class Adam:
-    """Adam (Kingma & Ba 2015) on a dict of arrays, updated in place."""
-
-    def __init__(self, params, lr, beta1=0.9, beta2=0.999, eps=1e-8):
-        self.params, self.lr, self.beta1, self.beta2, self.eps = params, lr, beta1, beta2, eps
-        self.m = {k: np.zeros_like(v) for k, v in params.items()}
-        self.v = {k: np.zeros_like(v) for k, v in params.items()}
-        self.t = 0
-
-    def step(self, grads):
-        self.t += 1
-        # Bias corrections for the zero start of both moving averages.
-        c1, c2 = 1 - self.beta1 ** self.t, 1 - self.beta2 ** self.t
-        for k, g in grads.items():
-            self.m[k] = self.beta1 * self.m[k] + (1 - self.beta1) * g
-            self.v[k] = self.beta2 * self.v[k] + (1 - self.beta2) * g * g
-            self.params[k] -= self.lr * (self.m[k] / c1) / (np.sqrt(self.v[k] / c2) + self.eps)
 
 
 class Network:
@@ -112,8 +93,7 @@ def loss_and_grad(task, y, batch):
     if task == "adding":
         d = batch.info["sum"][:, None] / 4.0 + 0.5
         return float(np.mean((y - d) ** 2)), 2.0 * (y - d) / n
-    shifted = y - y.max(axis=1, keepdims=True)
-    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    log_p = softmax.log_softmax(y)
     labels = batch.info["labels"]
     dy = np.exp(log_p)
     dy[np.arange(n), labels] -= 1.0
@@ -133,20 +113,11 @@ def make_batch(task, setup, n, rng):
     return tasks.temporal_order(n, rng)
 
 
-def clip(grads, max_norm):
-    """Scale all gradients together so that their joint Euclidean norm is at most ``max_norm``."""
-    norm = np.sqrt(sum(float(np.sum(g * g)) for g in grads.values()))
-    if norm > max_norm:
-        for g in grads.values():
-            g *= max_norm / norm
-    return norm
-
-
 def train(task, kind, hidden, setup, trial_seed, valid, progress=None):
     """Train one network; returns its learning curve, final test error and time taken."""
     n_in, n_out = task_shapes()[task]
     net = Network(kind, n_in, hidden, n_out, seed=trial_seed)
-    opt = Adam(net.params, setup["lr"])
+    opt = optim.Adam(net.params, setup["lr"])
     data_rng = np.random.default_rng(trial_seed + 7)   # the same stream for the GRU and the LSTM
     steps = setup["max_sequences"] // setup["batch"]
     curve, block = [], []
@@ -155,7 +126,7 @@ def train(task, kind, hidden, setup, trial_seed, valid, progress=None):
         batch = make_batch(task, setup, setup["batch"], data_rng)
         loss, dy = loss_and_grad(task, net.forward(batch), batch)
         grads = net.backward(dy)
-        clip(grads, setup["clip"])
+        optim.clip_grad_norm(grads, setup["clip"])
         opt.step(grads)
         block.append(loss)
         if step % setup["record_every"] == 0:

@@ -16,6 +16,16 @@ def _check(params, grads):
             raise ValueError(f"grads[{key!r}] must have shape {params[key].shape}, got {g.shape}")
 
 
+def clip_grad_norm(grads, max_norm):
+    """Scale all gradients together (in place) so that their joint Euclidean norm is at most
+    ``max_norm``, as torch.nn.utils.clip_grad_norm_; returns the norm before clipping."""
+    norm = np.sqrt(sum(float(np.sum(g * g)) for g in grads.values()))
+    if norm > max_norm:
+        for g in grads.values():
+            g *= max_norm / norm
+    return norm
+
+
 class SGD:
     """w <- w - lr * dE/dw: the gradient-descent step of Eq. (12)'s weight change, ΔW = -η ∂E/∂W."""
 
