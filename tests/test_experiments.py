@@ -307,3 +307,19 @@ def test_gru_vs_lstm_forget_bias_variant_changes_only_the_forget_gate_biases():
         else:
             np.testing.assert_array_equal(value, biased.params[name])
     assert gru_vs_lstm.count_parameters("LSTM b_f=1", 2, 4, 1) == gru_vs_lstm.count_parameters("LSTM", 2, 4, 1)
+
+
+def test_reber_and_adding_use_the_fully_connected_hidden_layer():
+    from lstmlab.experiments import adding
+    for mod in (reber, adding):
+        assert mod.FULL["gate_feedback"] and mod.REDUCED["gate_feedback"]
+        assert mod.topology(mod.FULL).gate_feedback
+    # Experiment 4: 8 units (4 cells, 4 gates) x (bias + 2 inputs + 8 senders) + 1 x (bias + 4 cells).
+    assert runner.count_weights(adding.topology(adding.FULL)) == adding.PAPER["weights"] == 93
+    # Experiment 1: 12 units x (bias + 7 inputs + 12 senders) + 7 x (bias + 6 cells); the paper's
+    # 276 is this minus the 6 cell and 7 output biases.
+    assert runner.count_weights(reber.topology(reber.FULL)) == 289 == reber.PAPER["weights"] + 6 + 7
+    # records made before the option existed read as the old topology
+    assert not reber.topology({**reber.FULL, "gate_feedback": False}).gate_feedback
+    old = {k: v for k, v in reber.FULL.items() if k != "gate_feedback"}
+    assert runner.count_weights(reber.topology(old)) == 217

@@ -2,8 +2,8 @@
 
 The reference is an independent torch implementation written unit by unit from Eqs. 24-39; the
 truncated gradient must equal torch autograd on that network with exactly the truncated paths cut
-by ``.detach()`` (the previous step's cell outputs and hidden activations where they enter the net
-inputs of gates, cells and hidden units), and nothing else.
+by ``.detach()`` (the previous step's cell outputs, hidden activations and, with gate feedback,
+gate activations where they enter the net inputs of gates, cells and hidden units), and nothing else.
 """
 
 import numpy as np
@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from lstmlab.numpy import lstm_original as lo
+from lstmlab.experiments.runner import count_weights
 from lstmlab.numpy.gradcheck import check_gradients, relative_error
 
 TOPOLOGIES = {
@@ -20,6 +21,11 @@ TOPOLOGIES = {
                                         forget_gate=True, input_to_output=True),
     "no-outgate+linear": lo.Topology(n_in=3, n_blocks=1, cells_per_block=2, n_out=2,
                                      output_gate=False, cell_output="identity"),
+    "feedback+forget": lo.Topology(n_in=3, n_blocks=2, cells_per_block=2, n_out=2, forget_gate=True,
+                                   gate_feedback=True),
+    "feedback+hidden+no-outgate": lo.Topology(n_in=2, n_blocks=3, cells_per_block=1, n_out=2,
+                                              n_hidden=1, output_gate=False, gate_feedback=True,
+                                              input_to_output=True),
 }
 
 
@@ -56,18 +62,22 @@ def torch_reference(topo, params, x, d, mask, truncate):
         states = [torch.zeros((), dtype=torch.float64) for _ in range(B * C)]
         cells_prev = torch.zeros(B * C, dtype=torch.float64)
         hidden_prev = torch.zeros(H, dtype=torch.float64)
+        gates_prev = torch.zeros(topo.n_gates if topo.gate_feedback else 0, dtype=torch.float64)
         errors, s_history = [], []
         for t in range(steps):
-            recurrent = torch.cat([cells_prev, hidden_prev])
+            recurrent = torch.cat([cells_prev, hidden_prev, gates_prev])
             if truncate:
                 recurrent = recurrent.detach()
             signal = torch.cat([one, xt[t, n], recurrent])
             cell_outputs = []
             new_states = []
+            gate_values = {"in": [], "out": [], "phi": []}
             for m in range(B):
                 y_in = squash(weights["W_in"][n, m] @ signal, 0.0, 1.0)
                 y_out = squash(weights["W_out"][n, m] @ signal, 0.0, 1.0) if topo.output_gate else 1.0
                 y_phi = squash(weights["W_phi"][n, m] @ signal, 0.0, 1.0) if topo.forget_gate else 1.0
+                for kind, value in (("in", y_in), ("out", y_out), ("phi", y_phi)):
+                    gate_values[kind].append(value)
                 for k in range(C):
                     j = m * C + k
                     g = squash(weights["W_c"][n, j] @ signal, -2.0, 2.0)
@@ -78,6 +88,10 @@ def torch_reference(topo, params, x, d, mask, truncate):
             states = new_states
             s_history.append(states)
             cells_prev = torch.stack(cell_outputs)
+            # Sender order of the fully connected layer: all input gates, output gates, forget gates.
+            kinds = ["in"] + (["out"] if topo.output_gate else []) + (["phi"] if topo.forget_gate else [])
+            gates_prev = (torch.stack([v for kind in kinds for v in gate_values[kind]])
+                          if topo.gate_feedback else gates_prev)
             hidden_prev = (torch.stack([squash(weights["W_h"][n, j] @ signal, 0.0, 1.0)
                                         for j in range(H)]) if H else torch.zeros(0, dtype=torch.float64))
             parts = [one, cells_prev, hidden_prev] + ([xt[t, n]] if topo.input_to_output else [])
@@ -276,3 +290,33 @@ def test_bad_input_raises_naming_shapes():
         lo.hybrid_step(topo, params, state, x[0, 0], d[0], mask[0])
     with pytest.raises(ValueError, match="cell_output"):
         lo.Topology(1, 1, 1, 1, cell_output="tanh")
+
+
+def test_gate_feedback_columns_and_weight_counts():
+    plain = lo.Topology(n_in=2, n_blocks=2, cells_per_block=2, n_out=1)
+    fed = lo.Topology(n_in=2, n_blocks=2, cells_per_block=2, n_out=1, gate_feedback=True)
+    # Experiment 4 of 1997: 4 cells and 4 gates, each with a bias, 2 inputs and 8 recurrent
+    # senders; one output unit with a bias and the 4 cells: 8 * 11 + 5 = 93 weights.
+    assert count_weights(fed) == 93
+    assert count_weights(plain) == 8 * 7 + 5
+    assert fed.fan_in == 1 + 2 + 4 + 4 and fed.out_fan_in == plain.out_fan_in == 5
+    forget = lo.Topology(n_in=7, n_blocks=3, cells_per_block=2, n_out=7, forget_gate=True,
+                         gate_feedback=True)
+    assert forget.n_recurrent == 6 + 3 * 3
+    # The fed-back gate activations are the previous step's y_in, y_out, y_phi, in that order.
+    params, x, d, mask = make_problem(forget, seed=12, steps=3)
+    _, cache = lo.forward(forget, params, x)
+    np.testing.assert_array_equal(cache[2]["x_units"][:, 1 + 7 + 6:],
+                                  np.concatenate([cache[1]["y_in"], cache[1]["y_out"],
+                                                  cache[1]["y_phi"]], axis=1))
+    np.testing.assert_array_equal(cache[0]["x_units"][:, 1 + 7:], 0.0)
+
+
+def test_gate_feedback_off_is_the_old_network():
+    """Without gate feedback the recurrent senders are only cells and hidden units, as before."""
+    topo = TOPOLOGIES["hidden+forget+in2out"]
+    assert topo.n_recurrent == topo.n_cells + topo.n_hidden == topo.n_visible
+    params, x, d, mask = make_problem(topo, seed=13)
+    _, cache = lo.forward(topo, params, x)
+    np.testing.assert_array_equal(cache[1]["x_units"][:, 1 + topo.n_in:],
+                                  np.concatenate([cache[0]["y_c"], cache[0]["y_h"]], axis=1))

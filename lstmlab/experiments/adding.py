@@ -17,7 +17,7 @@ from lstmlab.numpy import lstm_original as lo
 FULL = {"T": 100, "blocks": 2, "cells_per_block": 2, "lr": 0.5, "init_scale": 0.1,
         "in_bias": [-3.0, -6.0], "trials": 10, "window": 2000, "correct_bound": 0.04,
         "mean_bound": 0.01, "n_test": 2560, "max_sequences": 300_000, "max_seconds": None,
-        "record_every": 1000}
+        "record_every": 1000, "gate_feedback": True}
 REDUCED = {**FULL, "T": 20, "trials": 3, "window": 500, "n_test": 512, "max_sequences": 6000,
            "record_every": 250}
 
@@ -26,8 +26,9 @@ PAPER = {"table": "Table 7", "row": "T = 100 (minimal lag 50)", "weights": 93, "
 
 
 def topology(setup):
+    # the fully connected hidden layer of 1997 (93 weights): gates and cells see the gates of tau - 1
     return lo.Topology(n_in=2, n_blocks=setup["blocks"], cells_per_block=setup["cells_per_block"],
-                       n_out=1)
+                       n_out=1, gate_feedback=setup.get("gate_feedback", False))
 
 
 def final_errors(y, batch):

@@ -3,15 +3,17 @@
 Network (the topology of the 1997 experiments): input units, memory blocks of C cells that share one
 input gate, one output gate and optionally one forget gate, optional conventional hidden units,
 and sigmoid output units. Every gate, cell and hidden unit at step tau sees a bias, the inputs of
-step tau and the cell outputs and hidden activations of step tau - 1; the output units see a bias,
-the cell outputs and hidden activations of step tau, and optionally the inputs.
+step tau and the cell outputs and hidden activations of step tau - 1 (with ``gate_feedback`` also
+the gate activations of step tau - 1: the fully connected hidden layer of the 1997 experiments);
+the output units see a bias, the cell outputs and hidden activations of step tau, and optionally
+the inputs.
 
 Weights follow the equations' ``W[u, v]``: row ``u`` is the receiving unit, column ``v`` the sender.
 Every weight matrix has a leading trial axis ``N``: the batch is a set of independent networks (one
 per trial of an experiment), each reading its own sequence, so many online learners run at once.
 The columns of a gate, cell or hidden unit's weight matrix are ordered ``[bias, inputs, cell outputs,
-hidden units]`` (``D = 1 + I + B*C + H`` of them); those of an output unit ``[bias, cell outputs,
-hidden units, (inputs)]``.
+hidden units, (input gates, output gates, forget gates)]`` (``D = 1 + I + B*C + H (+ B per gate
+kind)`` of them); those of an output unit ``[bias, cell outputs, hidden units, (inputs)]``.
 
 Three gradients of the same squared error (Eq. 39, summed over the steps where the mask is set):
 
@@ -45,6 +47,8 @@ class Topology:
     #: "h" for the squashing of Eq. 33, "identity" for the linear cell output of Experiment 2a
     cell_output: str = "h"
     input_to_output: bool = False
+    #: gates, cells and hidden units also receive the previous step's gate activations
+    gate_feedback: bool = False
 
     def __post_init__(self):
         for name in ("n_in", "n_blocks", "cells_per_block", "n_out"):
@@ -62,9 +66,20 @@ class Topology:
         return self.n_blocks * self.cells_per_block
 
     @property
-    def n_recurrent(self):
-        """Number of units whose previous activations feed the gates and cells: cells and hidden."""
+    def n_visible(self):
+        """Number of units the output units see: cells and hidden units."""
         return self.n_cells + self.n_hidden
+
+    @property
+    def n_gates(self):
+        """Number of gate units: an input gate per block, plus output and forget gates if present."""
+        return self.n_blocks * (1 + int(self.output_gate) + int(self.forget_gate))
+
+    @property
+    def n_recurrent(self):
+        """Number of units whose previous activations feed the gates and cells: cells, hidden
+        units and, with ``gate_feedback``, the gates."""
+        return self.n_visible + (self.n_gates if self.gate_feedback else 0)
 
     @property
     def fan_in(self):
@@ -74,7 +89,7 @@ class Topology:
     @property
     def out_fan_in(self):
         """Columns of the output units' weight matrix: bias, cells, hidden units, (inputs)."""
-        return 1 + self.n_recurrent + (self.n_in if self.input_to_output else 0)
+        return 1 + self.n_visible + (self.n_in if self.input_to_output else 0)
 
     def shapes(self, n_trials):
         """Name and shape of every weight matrix, each with the leading trial axis."""
@@ -143,11 +158,17 @@ def _net(w, inputs):
     return np.einsum("nuv,nv->nu", w, inputs)
 
 
+def _gate_names(topo):
+    """The gates of a block that exist in this topology, in the order of their sender columns."""
+    return ("in",) + (("out",) if topo.output_gate else ()) + (("phi",) if topo.forget_gate else ())
+
+
 def step_forward(topo, params, x_t, s_prev, r_prev):
     """One step of Eqs. 24-38: gates, cell states, cell outputs, hidden and output units.
 
-    x_t: (N, I) inputs of this step; s_prev: (N, B*C) cell states and r_prev: (N, B*C + H) cell
-    outputs and hidden activations of the previous step. Returns a dict of this step's activations.
+    x_t: (N, I) inputs of this step; s_prev: (N, B*C) cell states and r_prev: (N, n_recurrent) cell
+    outputs, hidden activations (and gate activations) of the previous step. Returns a dict of this
+    step's activations.
     """
     n = x_t.shape[0]
     c = topo.cells_per_block
@@ -165,10 +186,12 @@ def step_forward(topo, params, x_t, s_prev, r_prev):
     h_s = h_fn(s)
     y_c = np.repeat(y_out, c, axis=1) * h_s
     y_h = sigmoid(_net(params["W_h"], x_units)) if topo.n_hidden else np.zeros((n, 0))
-    r = np.concatenate([y_c, y_h], axis=1)
-    parts = [ones, r] + ([x_t] if topo.input_to_output else [])
+    parts = [ones, y_c, y_h] + ([x_t] if topo.input_to_output else [])
     x_out = np.concatenate(parts, axis=1)
     y_o = sigmoid(_net(params["W_o"], x_out))
+    gates = {"in": y_in, "out": y_out, "phi": y_phi}
+    fed_back = [gates[k] for k in _gate_names(topo)] if topo.gate_feedback else []
+    r = np.concatenate([y_c, y_h] + fed_back, axis=1)
     return {"x_units": x_units, "y_in": y_in, "y_out": y_out, "y_phi": y_phi, "g": g,
             "s_prev": s_prev, "s": s, "h_s": h_s, "y_c": y_c, "y_h": y_h, "r": r,
             "x_out": x_out, "y_o": y_o}
@@ -294,7 +317,7 @@ def hybrid_step(topo, params, state, x_t, d_t, m_t):
     theta_o = _output_errors(act, d_t, m_t)
     w_o = params["W_o"]
     # Error arriving at the cell outputs and hidden units from this step's output units only.
-    back = np.einsum("nov,no->nv", w_o[:, :, 1:1 + topo.n_recurrent], theta_o)
+    back = np.einsum("nov,no->nv", w_o[:, :, 1:1 + topo.n_visible], theta_o)
     e_c, e_h = back[:, :topo.n_cells], back[:, topo.n_cells:]
     grads = {"W_o": -theta_o[:, :, None] * act["x_out"][:, None, :]}
     if topo.n_hidden:
@@ -355,7 +378,7 @@ def full_gradient(topo, params, x, d, mask):
     _check_data(topo, params, x, d, mask)
     y_o, cache = forward(topo, params, x)
     error = 0.5 * float(np.sum(mask[:, :, None] * (d - y_o) ** 2))
-    c, bc, n_in = topo.cells_per_block, topo.n_cells, topo.n_in
+    c, bc, n_in, nv = topo.cells_per_block, topo.n_cells, topo.n_in, topo.n_visible
     _, h_prime = _cell_output_fns(topo)
     grads = {name: np.zeros_like(w) for name, w in params.items()}
     n = x.shape[1]
@@ -370,19 +393,25 @@ def full_gradient(topo, params, x, d, mask):
         act = cache[t]
         dz_o = -_output_errors(act, d[t], mask[t])
         dx_out = accumulate("W_o", dz_o, act["x_out"])
-        dr = dx_out[:, 1:1 + topo.n_recurrent] + dr_next
+        dr = dx_out[:, 1:1 + nv] + dr_next[:, :nv]
         dy_c, dy_h = dr[:, :bc], dr[:, bc:]
+        # dE/dy of this step's gates through the next step's net inputs (none without feedback)
+        names = _gate_names(topo)
+        dy_gate = (dict(zip(names, np.split(dr_next[:, nv:], len(names), axis=1)))
+                   if topo.gate_feedback else {})
         dx_units = np.zeros_like(act["x_units"])
         if topo.n_hidden:
             dx_units += accumulate("W_h", sigmoid_prime(act["y_h"]) * dy_h, act["x_units"])
         if topo.output_gate:
-            dz_out = sigmoid_prime(act["y_out"]) * _block_sum(dy_c * act["h_s"], topo.cells_per_block)
+            dz_out = sigmoid_prime(act["y_out"]) * (
+                _block_sum(dy_c * act["h_s"], topo.cells_per_block) + dy_gate.get("out", 0.0))
             dx_units += accumulate("W_out", dz_out, act["x_units"])
         ds = ds_next + dy_c * np.repeat(act["y_out"], c, axis=1) * h_prime(act["h_s"])
         if topo.forget_gate:
-            dz_phi = sigmoid_prime(act["y_phi"]) * _block_sum(ds * act["s_prev"], topo.cells_per_block)
+            dz_phi = sigmoid_prime(act["y_phi"]) * (
+                _block_sum(ds * act["s_prev"], topo.cells_per_block) + dy_gate.get("phi", 0.0))
             dx_units += accumulate("W_phi", dz_phi, act["x_units"])
-        dz_in = sigmoid_prime(act["y_in"]) * _block_sum(ds * act["g"], topo.cells_per_block)
+        dz_in = sigmoid_prime(act["y_in"]) * (_block_sum(ds * act["g"], topo.cells_per_block) + dy_gate.get("in", 0.0))
         dx_units += accumulate("W_in", dz_in, act["x_units"])
         dz_c = g_squash_prime(act["g"]) * ds * np.repeat(act["y_in"], c, axis=1)
         dx_units += accumulate("W_c", dz_c, act["x_units"])
@@ -402,13 +431,13 @@ def truncation_difference(topo, params, x, d, mask):
     _, g_tr = truncated_gradient(topo, params, x, d, mask)
     _, g_full = full_gradient(topo, params, x, d, mask)
     rec = slice(1 + topo.n_in, None)
-    out_rec = slice(1, 1 + topo.n_recurrent)
+    out_rec = slice(1, 1 + topo.n_visible)
     report = {}
     for name in params:
         if name == "W_o":
             parts = {"all": slice(None), "bias": slice(0, 1), "recurrent": out_rec}
             if topo.input_to_output:
-                parts["input"] = slice(1 + topo.n_recurrent, None)
+                parts["input"] = slice(1 + topo.n_visible, None)
         else:
             parts = {"all": slice(None), "bias": slice(0, 1), "input": slice(1, 1 + topo.n_in),
                      "recurrent": rec}
