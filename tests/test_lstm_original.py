@@ -3,7 +3,7 @@
 The reference is an independent torch implementation written unit by unit from Eqs. 24-39; the
 truncated gradient must equal torch autograd on that network with exactly the truncated paths cut
 by ``.detach()`` (the previous step's cell outputs, hidden activations and, with gate feedback,
-gate activations where they enter the net inputs of gates, cells and hidden units), and nothing else.
+gate activations where they enter the net inputs of gates, cells and hidden units), nothing else.
 """
 
 import numpy as np
@@ -88,8 +88,9 @@ def torch_reference(topo, params, x, d, mask, truncate):
             states = new_states
             s_history.append(states)
             cells_prev = torch.stack(cell_outputs)
-            # Sender order of the fully connected layer: all input gates, output gates, forget gates.
-            kinds = ["in"] + (["out"] if topo.output_gate else []) + (["phi"] if topo.forget_gate else [])
+            # Sender order of the fully connected layer: input gates, output gates, forget gates.
+            kinds = (["in"] + (["out"] if topo.output_gate else [])
+                     + (["phi"] if topo.forget_gate else []))
             gates_prev = (torch.stack([v for kind in kinds for v in gate_values[kind]])
                           if topo.gate_feedback else gates_prev)
             hidden_prev = (torch.stack([squash(weights["W_h"][n, j] @ signal, 0.0, 1.0)

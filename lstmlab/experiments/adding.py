@@ -26,7 +26,7 @@ PAPER = {"table": "Table 7", "row": "T = 100 (minimal lag 50)", "weights": 93, "
 
 
 def topology(setup):
-    # the fully connected hidden layer of 1997 (93 weights): gates and cells see the gates of tau - 1
+    # the fully connected hidden layer of 1997 (93 weights): gates and cells see tau - 1's gates
     return lo.Topology(n_in=2, n_blocks=setup["blocks"], cells_per_block=setup["cells_per_block"],
                        n_out=1, gate_feedback=setup.get("gate_feedback", False))
 

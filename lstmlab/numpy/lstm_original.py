@@ -19,7 +19,8 @@ Three gradients of the same squared error (Eq. 39, summed over the steps where t
 
 * :func:`hybrid_step` / :func:`truncated_gradient`: the 1997 hybrid of Eqs. 39-46, BPTT for output
   units, hidden units and output gates within one step, RTRL partials ds/dW carried forward for
-  cells, input gates and forget gates. Errors that reach a net input are not sent back in time;
+  cells, input gates and forget gates. Errors that reach a net input are not sent back in time
+  (neither to the previous cell outputs nor, with ``gate_feedback``, to the previous gates);
   only the cell state's self-connection carries error across steps. O(W) work per step, online.
 * :func:`full_gradient`: exact BPTT through every path.
 * :func:`truncation_difference`: where and how much the two differ.
@@ -72,7 +73,7 @@ class Topology:
 
     @property
     def n_gates(self):
-        """Number of gate units: an input gate per block, plus output and forget gates if present."""
+        """Number of gate units: one input gate per block, plus output and forget gates if any."""
         return self.n_blocks * (1 + int(self.output_gate) + int(self.forget_gate))
 
     @property
@@ -379,6 +380,7 @@ def full_gradient(topo, params, x, d, mask):
     y_o, cache = forward(topo, params, x)
     error = 0.5 * float(np.sum(mask[:, :, None] * (d - y_o) ** 2))
     c, bc, n_in, nv = topo.cells_per_block, topo.n_cells, topo.n_in, topo.n_visible
+    names = _gate_names(topo)
     _, h_prime = _cell_output_fns(topo)
     grads = {name: np.zeros_like(w) for name, w in params.items()}
     n = x.shape[1]
@@ -396,7 +398,6 @@ def full_gradient(topo, params, x, d, mask):
         dr = dx_out[:, 1:1 + nv] + dr_next[:, :nv]
         dy_c, dy_h = dr[:, :bc], dr[:, bc:]
         # dE/dy of this step's gates through the next step's net inputs (none without feedback)
-        names = _gate_names(topo)
         dy_gate = (dict(zip(names, np.split(dr_next[:, nv:], len(names), axis=1)))
                    if topo.gate_feedback else {})
         dx_units = np.zeros_like(act["x_units"])
@@ -411,7 +412,8 @@ def full_gradient(topo, params, x, d, mask):
             dz_phi = sigmoid_prime(act["y_phi"]) * (
                 _block_sum(ds * act["s_prev"], topo.cells_per_block) + dy_gate.get("phi", 0.0))
             dx_units += accumulate("W_phi", dz_phi, act["x_units"])
-        dz_in = sigmoid_prime(act["y_in"]) * (_block_sum(ds * act["g"], topo.cells_per_block) + dy_gate.get("in", 0.0))
+        dz_in = sigmoid_prime(act["y_in"]) * (
+            _block_sum(ds * act["g"], topo.cells_per_block) + dy_gate.get("in", 0.0))
         dx_units += accumulate("W_in", dz_in, act["x_units"])
         dz_c = g_squash_prime(act["g"]) * ds * np.repeat(act["y_in"], c, axis=1)
         dx_units += accumulate("W_c", dz_c, act["x_units"])
