@@ -6,6 +6,7 @@ from functools import partial
 import numpy as np
 import pytest
 import torch
+from torch_parity import torch_reference
 
 from lstmlab.numpy import bidirectional, gru, lstm, rnn
 from lstmlab.numpy.gradcheck import check_gradients, numerical_gradient, relative_error
@@ -123,20 +124,14 @@ def test_matches_torch_bidirectional_layer(name):
     d_finals = tuple(tuple(g[d] for g in g_n) for d in range(2))
     dx, d_s0, dp_fwd, dp_bwd = bidirectional.backward(b, g_y, d_finals, cache)
 
-    tx = torch.tensor(x, requires_grad=True)
-    ts0 = [torch.tensor(s, requires_grad=True) for s in s0]
-    t_out, t_n = module(tx, tuple(ts0) if n_states == 2 else ts0[0])
-    t_n = t_n if n_states == 2 else (t_n,)
-    total = (t_out * torch.tensor(g_y)).sum() + sum((s * torch.tensor(g)).sum() for s, g in zip(t_n, g_n))
-    total.backward()
+    t_out, t_n, t_dx, t_ds0, tg = torch_reference(module, x, s0, g_y, g_n)
 
-    np.testing.assert_allclose(y, t_out.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(y, t_out, rtol=1e-10, atol=1e-12)
     for k in range(n_states):
         for d in range(2):
-            np.testing.assert_allclose(finals[d][k], t_n[k][d].detach().numpy(), rtol=1e-10, atol=1e-12)
-            np.testing.assert_allclose(d_s0[d][k], ts0[k].grad[d].numpy(), rtol=1e-9, atol=1e-11)
-    np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-9, atol=1e-11)
-    tg = {k: v.grad.numpy() for k, v in module.named_parameters()}
+            np.testing.assert_allclose(finals[d][k], t_n[k][d], rtol=1e-10, atol=1e-12)
+            np.testing.assert_allclose(d_s0[d][k], t_ds0[k][d], rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(dx, t_dx, rtol=1e-9, atol=1e-11)
     for k, name_ in enumerate(names):
         np.testing.assert_allclose(dp_fwd[k], tg[name_], rtol=1e-9, atol=1e-11)
         np.testing.assert_allclose(dp_bwd[k], tg[name_ + "_reverse"], rtol=1e-9, atol=1e-11)

@@ -6,6 +6,7 @@ from functools import partial
 import numpy as np
 import pytest
 import torch
+from torch_parity import torch_reference
 
 from lstmlab.numpy import bidirectional, gru, lstm, rnn, stacked
 from lstmlab.numpy.gradcheck import check_gradients, numerical_gradient, relative_error
@@ -145,19 +146,13 @@ def test_matches_torch_multilayer(name, n_layers, two_way):
     y, finals, cache = stacked.forward(f, x, per_layer(s0), *params)
     dx, d_s0, *d_params = stacked.backward(b, g_y, per_layer(g_n), cache)
 
-    tx = torch.tensor(x, requires_grad=True)
-    ts0 = [torch.tensor(s, requires_grad=True) for s in s0]
-    t_out, t_n = module(tx, tuple(ts0) if n_states == 2 else ts0[0])
-    t_n = t_n if n_states == 2 else (t_n,)
-    total = (t_out * torch.tensor(g_y)).sum() + sum((s * torch.tensor(g)).sum() for s, g in zip(t_n, g_n))
-    total.backward()
+    t_out, t_n, t_dx, t_ds0, tg = torch_reference(module, x, s0, g_y, g_n)
 
-    np.testing.assert_allclose(y, t_out.detach().numpy(), rtol=1e-10, atol=1e-12)
-    for ours, theirs in ((finals, [s.detach().numpy() for s in t_n]), (d_s0, [s.grad.numpy() for s in ts0])):
+    np.testing.assert_allclose(y, t_out, rtol=1e-10, atol=1e-12)
+    for ours, theirs in ((finals, t_n), (d_s0, t_ds0)):
         for key, value in flat(per_layer(theirs)).items():
             np.testing.assert_allclose(flat(ours)[key], value, rtol=1e-9, atol=1e-11)
-    np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-9, atol=1e-11)
-    tg = {k: v.grad.numpy() for k, v in module.named_parameters()}
+    np.testing.assert_allclose(dx, t_dx, rtol=1e-9, atol=1e-11)
     torch_grads = [tuple(tuple(tg[f"{n}_l{l}" + ("_reverse" if d else "")] for n in NAMES)
                          for d in range(dirs)) if two_way else tuple(tg[f"{n}_l{l}"] for n in NAMES)
                    for l in range(n_layers)]

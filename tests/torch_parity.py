@@ -1,4 +1,4 @@
-"""Checks shared by the tests of the recurrent models (RNN, GRU): a torch.nn module with random
+"""Checks shared by the tests of the recurrent models and their wrappers: a torch.nn module with random
 parameters, the same model's forward and every gradient against it, and central differences."""
 
 import numpy as np
@@ -60,3 +60,17 @@ def assert_gradients_match_central_differences(model, x, h0, seed=9):
     assert max(errors.values()) <= 1e-7, errors
     assert relative_error(dx, numerical_gradient(loss, x)) <= 1e-7
     assert relative_error(dh0, numerical_gradient(loss, h0)) <= 1e-7
+
+
+def torch_reference(module, x, states0, g_out, g_states):
+    """Run ``module`` from the initial states ``states0`` (a list: [h] or [h, c]) and backpropagate
+    sum(g_out * output) + sum(g_state * final state); returns, as NumPy arrays, the output, the list
+    of final states, dL/dx, the list of dL/d(initial state) and a dict of every parameter gradient."""
+    tx = torch.tensor(x, requires_grad=True)
+    ts0 = [torch.tensor(s, requires_grad=True) for s in states0]
+    t_out, t_n = module(tx, tuple(ts0) if len(ts0) == 2 else ts0[0])
+    t_n = t_n if len(ts0) == 2 else (t_n,)
+    total = (t_out * torch.tensor(g_out)).sum() + sum((s * torch.tensor(g)).sum() for s, g in zip(t_n, g_states))
+    total.backward()
+    return (t_out.detach().numpy(), [s.detach().numpy() for s in t_n], tx.grad.numpy(),
+            [s.grad.numpy() for s in ts0], {k: v.grad.numpy() for k, v in module.named_parameters()})
