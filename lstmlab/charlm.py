@@ -27,6 +27,7 @@ from lstmlab.numpy import LSTM
 from lstmlab.numpy import softmax
 from lstmlab.numpy.init import uniform
 from lstmlab.torch import LSTM as TorchLSTM
+from lstmlab.torch.threads import cpu_threads
 
 
 def _check_ids(what, ids, vocab_size, shape=None):
@@ -143,14 +144,8 @@ def train(train_ids, valid_ids, vocab_size, setup, seed=0, progress=None):
     Returns ``(model with the best validation error, history)``; each history entry holds the
     iteration, epoch, characters read, mean training and validation cross-entropy and seconds.
     """
-    threads = torch.get_num_threads()
-    # These matrices are small: on a machine whose cores are busy, several torch threads spin
-    # waiting for one another and a step takes many times longer than on one thread.
-    torch.set_num_threads(setup["threads"])
-    try:
+    with cpu_threads(setup["threads"]):
         return _train(train_ids, valid_ids, vocab_size, setup, seed, progress)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _train(train_ids, valid_ids, vocab_size, setup, seed, progress):

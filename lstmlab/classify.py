@@ -19,6 +19,7 @@ from lstmlab.numpy import LSTM
 from lstmlab.numpy import softmax
 from lstmlab.numpy.init import uniform
 from lstmlab.torch import LSTM as TorchLSTM
+from lstmlab.torch.threads import cpu_threads
 
 
 class SequenceClassifier:
@@ -91,10 +92,7 @@ def train(make_batch, valid, setup, seed=0):
     ``threads`` (torch's CPU threads while training). Returns ``(model, history)``, history
     holding the iteration, mean training error since the last entry and validation accuracy.
     """
-    threads = torch.get_num_threads()
-    # Small matrices: on busy cores, extra torch threads only wait for one another (see charlm.train).
-    torch.set_num_threads(setup["threads"])
-    try:
+    with cpu_threads(setup["threads"]):
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
         x_valid, y_valid = valid
@@ -114,8 +112,6 @@ def train(make_batch, valid, setup, seed=0):
                                 "valid_accuracy": accuracy(model, x_valid, y_valid)})
                 recent.clear()
         return model, history
-    finally:
-        torch.set_num_threads(threads)
 
 
 @torch.no_grad()

@@ -27,7 +27,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-from lstmlab.torch import triton_kernels
+from lstmlab.torch import threads, triton_kernels
 from lstmlab.torch.modules import GRU, LSTM
 
 LEVELS = {
@@ -184,14 +184,9 @@ def run(device="cuda", dtype=torch.float32, shapes=GPU_SHAPES, models=tuple(MODE
         raise RuntimeError("device cuda asked for, but torch.cuda.is_available() is False")
     levels, skipped = levels_for(device)
     settings = set_float32_precision(precision) if device.type == "cuda" else {}
-    threads_before = torch.get_num_threads()
-    if device.type == "cpu":
-        torch.set_num_threads(cpu_threads)
-    try:
+    with threads.cpu_threads(cpu_threads if device.type == "cpu" else None):
         return _measure(device, dtype, shapes, models, repeats, warmup, quick, progress, save, levels,
                         skipped, settings)
-    finally:
-        torch.set_num_threads(threads_before)
 
 
 def _measure(device, dtype, shapes, models, repeats, warmup, quick, progress, save, levels, skipped,
