@@ -24,6 +24,7 @@ independent of each other and run as one batched step.
 import numpy as np
 
 from lstmlab.numpy import lstm
+from lstmlab.numpy.init import uniform_params
 
 DEPTH_MODES = ("lstm", "copy")
 _NAMES = ("w_ih", "w_hh", "b_ih", "b_hh")
@@ -48,8 +49,7 @@ def param_shapes(input_size, hidden_size, num_layers, depth="lstm"):
 def init_params(input_size, hidden_size, num_layers, rng, depth="lstm", scale=None):
     """Parameters uniform in [-scale, scale], by default 1/sqrt(hidden_size) as torch.nn.LSTM."""
     scale = 1.0 / np.sqrt(hidden_size) if scale is None else scale
-    return {name: rng.uniform(-scale, scale, size=shape)
-            for name, shape in param_shapes(input_size, hidden_size, num_layers, depth).items()}
+    return uniform_params(param_shapes(input_size, hidden_size, num_layers, depth), scale, rng)
 
 
 def _transform(params, dim, layer):

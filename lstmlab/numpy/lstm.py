@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lstmlab.numpy.activations import identity_prime, sigmoid, sigmoid_prime, tanh, tanh_prime
+from lstmlab.numpy.init import uniform_params
 from lstmlab.numpy.recurrent import RecurrentModel
 
 
@@ -81,8 +82,7 @@ def param_shapes(input_size, hidden_size, variant="vanilla", bias=True):
 def init_params(input_size, hidden_size, rng, variant="vanilla", bias=True, scale=None):
     """Parameters uniform in [-scale, scale], by default torch's 1/sqrt(hidden_size)."""
     scale = 1.0 / np.sqrt(hidden_size) if scale is None else scale
-    return {name: rng.uniform(-scale, scale, size=shape)
-            for name, shape in param_shapes(input_size, hidden_size, variant, bias).items()}
+    return uniform_params(param_shapes(input_size, hidden_size, variant, bias), scale, rng)
 
 
 def _check(x, state0, params, variant):

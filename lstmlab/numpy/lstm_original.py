@@ -32,6 +32,7 @@ import numpy as np
 
 from lstmlab.numpy.activations import (g_squash, g_squash_prime, h_squash, h_squash_prime,
                                        identity, identity_prime, sigmoid, sigmoid_prime)
+from lstmlab.numpy.init import uniform_params
 
 
 @dataclass(frozen=True)
@@ -112,8 +113,7 @@ def init_params(topo, n_trials, rng, scale=0.1, in_bias=None, out_bias=None, phi
     in_bias, out_bias, phi_bias: ``None`` (drawn like every other weight) or one value per block,
     e.g. output-gate biases -1, -2, -3 in the embedded Reber experiment.
     """
-    params = {name: rng.uniform(-scale, scale, size=shape)
-              for name, shape in topo.shapes(n_trials).items()}
+    params = uniform_params(topo.shapes(n_trials), scale, rng)
     for name, bias in (("W_in", in_bias), ("W_out", out_bias), ("W_phi", phi_bias)):
         if bias is None:
             continue

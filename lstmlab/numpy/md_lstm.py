@@ -19,6 +19,7 @@ step of :func:`cell_forward`.
 import numpy as np
 
 from lstmlab.numpy.activations import sigmoid, sigmoid_prime, tanh, tanh_prime
+from lstmlab.numpy.init import uniform_params
 
 
 def param_shapes(input_size, hidden_size, n_dims):
@@ -30,8 +31,7 @@ def param_shapes(input_size, hidden_size, n_dims):
 def init_params(input_size, hidden_size, n_dims, rng, scale=None):
     """Parameters uniform in [-scale, scale], by default 1/sqrt(hidden_size) as torch.nn.LSTM."""
     scale = 1.0 / np.sqrt(hidden_size) if scale is None else scale
-    return {name: rng.uniform(-scale, scale, size=shape)
-            for name, shape in param_shapes(input_size, hidden_size, n_dims).items()}
+    return uniform_params(param_shapes(input_size, hidden_size, n_dims), scale, rng)
 
 
 def _check_params(params, input_size, n_dims):
