@@ -15,7 +15,6 @@ time of a case is the minimum over repeats, the least disturbed run.
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 
@@ -53,6 +52,7 @@ def main():
     import torch
 
     from lstmlab.numpy import LSTM
+    from lstmlab.torch import benchmark
 
     torch.set_num_threads(args.threads)
     rows = []
@@ -95,9 +95,7 @@ def main():
         "config": {"T": args.steps, "D": args.size, "H": args.size, "threads": args.threads,
                    "repeats": args.repeats, "statistic": "minimum",
                    "clock": "CPU time of the calling thread (wall clock in *_wall_s)"},
-        "machine": {"platform": platform.platform(), "processor": platform.processor(),
-                    "cpu_count": os.cpu_count(),
-                    "load_average_1_5_15min": os.getloadavg()},
+        "machine": benchmark.machine(torch.device("cpu")),
         "versions": {"python": sys.version.split()[0], "numpy": np.__version__, "torch": torch.__version__},
         "results": rows,
     }
