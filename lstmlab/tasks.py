@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lstmlab.text import one_hot
+
 #: the seven symbols of the (embedded) Reber grammar, in the order of the one-hot code
 REBER_SYMBOLS = "BTSXPVE"
 
@@ -37,12 +39,6 @@ class Batch:
     legal: np.ndarray = None
     #: the strings (grammar tasks) or class labels / marked values (other tasks)
     info: dict = field(default_factory=dict)
-
-
-def _one_hot(indices, size):
-    out = np.zeros((len(indices), size))
-    out[np.arange(len(indices)), indices] = 1.0
-    return out
 
 
 def _walk_reber(rng):
@@ -80,7 +76,7 @@ def embedded_reber_string(rng):
 
 
 def _encode(symbols):
-    return _one_hot([REBER_SYMBOLS.index(s) for s in symbols], len(REBER_SYMBOLS))
+    return one_hot([REBER_SYMBOLS.index(s) for s in symbols], len(REBER_SYMBOLS))
 
 
 def _multi_hot(sets):
@@ -225,7 +221,7 @@ def temporal_order(n, rng, n_relevant=2):
         for (low, high), bit in zip(_RELEVANT_WINDOWS[n_relevant], bits):
             symbols[rng.integers(low, high + 1) - 1] = 6 + bit   # X or Y
         labels[j] = int(np.dot(bits, 2 ** np.arange(n_relevant)[::-1]))
-        x[:length, j] = _one_hot(symbols, len(TEMPORAL_SYMBOLS))
+        x[:length, j] = one_hot(symbols, len(TEMPORAL_SYMBOLS))
         d[length - 1, j, labels[j]] = 1.0
         mask[length - 1, j] = 1.0
     return Batch(x, d, mask, lengths, info={"labels": labels})
@@ -288,7 +284,7 @@ def spans(T, n, rng, p_bracket=0.3, tag="inside"):
     else:
         needs_future = letter & (before >= 0)
         target = needs_future & (after == before)
-    x = np.eye(4)[symbols]
+    x = one_hot(symbols, len(SPAN_SYMBOLS))
     strings = ["".join(SPAN_SYMBOLS[s] for s in symbols[:, j]) for j in range(n)]
     return Batch(x, target[:, :, None].astype(np.float64), letter.astype(np.float64), np.full(n, T),
                  info={"needs_future": needs_future.astype(np.float64), "strings": strings})
