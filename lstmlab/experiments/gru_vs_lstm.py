@@ -20,6 +20,7 @@ import numpy as np
 from lstmlab import tasks
 from lstmlab.experiments.report import table as markdown_table
 from lstmlab.numpy import GRU, LSTM, optim, softmax
+from lstmlab.numpy.init import uniform
 
 FULL = {"adding_T": 100, "lstm_hidden": 8, "batch": 32, "lr": 0.03, "clip": 1.0, "trials": 3,
         "max_sequences": 96_000, "record_every": 50, "n_valid": 256, "n_test": 2048,
@@ -67,8 +68,8 @@ class Network:
         rng = np.random.default_rng(seed + 1)
         bound = 1 / np.sqrt(hidden)
         # One dict holding the layer's arrays (shared, not copied) and the read-out: one optimiser for all.
-        self.params = {**self.rnn.params, "w_out": rng.uniform(-bound, bound, size=(n_out, hidden)),
-                       "b_out": rng.uniform(-bound, bound, size=n_out)}
+        self.params = {**self.rnn.params, "w_out": uniform((n_out, hidden), bound, rng),
+                       "b_out": uniform((n_out,), bound, rng)}
 
     def forward(self, batch):
         out, _ = self.rnn.forward(batch.x)
