@@ -238,19 +238,65 @@ def test_triton_kernels_in_the_cpu_interpreter():
     gen = torch.Generator().manual_seed(1)
     a, c = (torch.randn(s, dtype=torch.float64, generator=gen, requires_grad=True) for s in ((B, 4 * H), (B, H)))
     assert torch.autograd.gradcheck(lambda a, c: LSTMStep.apply(a, c, None, F.TORCH_LSTM, "triton"), (a, c))
-    torch.testing.assert_close(LSTMStep.apply(a, c, None, F.TORCH_LSTM, "triton"),
-                               F.lstm_pointwise(a, c)[:2], rtol=1e-14, atol=1e-15)
     args = tuple(torch.randn(s, dtype=torch.float64, generator=gen, requires_grad=True)
                  for s in ((B, 3 * H), (B, 3 * H), (B, H)))
     assert torch.autograd.gradcheck(lambda *t: GRUStep.apply(*t, "triton"), args)
-    torch.testing.assert_close(GRUStep.apply(*args, "triton"), F.gru_pointwise(*args)[0],
-                               rtol=1e-14, atol=1e-15)
+    # Against the torch step, forward and backward (one random cotangent; gradcheck's thousands of
+    # interpreted launches would take minutes), at that size and at (5, 211): 1,055 (batch, unit)
+    # pairs, three programs of BLOCK = 512, the last one partly masked.
+    for batch, hidden in ((B, H), (5, 211)):
+        for step, reference, shapes in (
+                (lambda a, c: LSTMStep.apply(a, c, None, F.TORCH_LSTM, "triton"),
+                 lambda a, c: F.lstm_pointwise(a, c)[:2], ((batch, 4 * hidden), (batch, hidden))),
+                (lambda *t: (GRUStep.apply(*t, "triton"),), lambda *t: F.gru_pointwise(*t)[:1],
+                 ((batch, 3 * hidden), (batch, 3 * hidden), (batch, hidden)))):
+            inputs = [torch.randn(s, dtype=torch.float64, generator=gen, requires_grad=True) for s in shapes]
+            got, want = step(*inputs), reference(*inputs)
+            cotangents = [torch.randn(o.shape, dtype=torch.float64, generator=gen) for o in want]
+            grads = [torch.autograd.grad(out, inputs, cotangents) for out in (got, want)]
+            for x, y in zip(list(got) + list(grads[0]), list(want) + list(grads[1])):
+                torch.testing.assert_close(x, y, rtol=1e-14, atol=1e-15)
+    check_triton_bfloat16(triton_kernels, gen)
     # Whole models with the kernels in every step (only CUDA chooses them by itself).
     for cls in (LSTM, GRU):
         reference, ours = pair(cls, num_layers=2, bidirectional=True)
         ours._backend = lambda tensor: "triton"
         assert_parity(reference, ours, torch.randn(T, B, D, dtype=torch.float64),
                       initial_state(cls, 2, 2), rtol=1e-10, atol=1e-12)
+
+
+def check_triton_bfloat16(kernels, gen, batch=5, hidden=211):
+    """bfloat16 in and out, float32 inside: each output is the float32 result (of the same bfloat16
+    inputs) rounded once, so it is at most one bfloat16 step (a relative 2^-7) from it."""
+    def bf16(*shape):
+        return torch.randn(shape, generator=gen).bfloat16()
+
+    def close(got, want):
+        assert got.dtype == torch.bfloat16
+        torch.testing.assert_close(got.float(), want, rtol=2 ** -7, atol=1e-6)
+
+    a, c_prev, dh, dc = bf16(batch, 4 * hidden), bf16(batch, hidden), bf16(batch, hidden), bf16(batch, hidden)
+    h, c, gates = kernels.lstm_forward(a, c_prev)
+    h32, c32, _ = F.lstm_pointwise(a.float(), c_prev.float())
+    close(h, h32), close(c, c32)
+    close(gates, torch.cat([torch.sigmoid(a.float()[:, :2 * hidden]), torch.tanh(a.float()[:, 2 * hidden:3 * hidden]),
+                            torch.sigmoid(a.float()[:, 3 * hidden:])], dim=1))
+    # The backward pass from the kernel's own (bfloat16) record, against the same record in float32.
+    da, dc_prev = kernels.lstm_backward(dh, dc, gates, c, c_prev)
+    i, f, g, o = gates.float().chunk(4, dim=1)
+    saved = (i, f, g, o, c.float(), torch.tanh(c.float()))
+    da32, dc_prev32, _ = F.lstm_pointwise_backward(dh.float(), dc.float(), c_prev.float(), None, saved,
+                                                   F.TORCH_LSTM)
+    close(da, da32), close(dc_prev, dc_prev32)
+    a_x, a_h, h_prev, dh = bf16(batch, 3 * hidden), bf16(batch, 3 * hidden), bf16(batch, hidden), bf16(batch, hidden)
+    h, saved = kernels.gru_forward(a_x, a_h, h_prev)
+    h32, (r, z, n, _) = F.gru_pointwise(a_x.float(), a_h.float(), h_prev.float())
+    close(h, h32), close(saved, torch.cat([r, z, n], dim=1))
+    da_x, da_h, dh_prev = kernels.gru_backward(dh, h_prev, saved, a_h)
+    r, z, n = saved.float().chunk(3, dim=1)
+    expected = F.gru_pointwise_backward(dh.float(), h_prev.float(), (r, z, n, a_h.float()[:, 2 * hidden:]))
+    for got, want in zip((da_x, da_h, dh_prev), expected):
+        close(got, want)
 
 
 # ---------------------------------------------------------------------------- CUDA
