@@ -174,6 +174,16 @@ def test_command_line_writes_the_result(tmp_path, capsys):
     assert json.loads(out.read_text())["setup"]["trials"] == 2
     with pytest.raises(ValueError, match="no setting"):
         setup_of("reber", T=3)
+    # Any other setting by --set, its value in JSON, recorded in the setup and the command.
+    cli.main(["reber", "--reduced", "--trials", "1", "--max-sequences", "1", "--quiet",
+              "--set", "unit_biases=false", "--set", "out_bias=[-1, -2, -4]", "--out", str(out)])
+    record = json.loads(out.read_text())
+    assert record["setup"]["unit_biases"] is False and record["setup"]["out_bias"] == [-1, -2, -4]
+    assert record["weights_per_network"] == 276 and "unit_biases=false" in record["command"]
+    for bad in ("unit_biases", "unit_biases=no"):
+        with pytest.raises(SystemExit):
+            cli.main(["reber", "--set", bad])
+    assert "SETTING=VALUE" in capsys.readouterr().err
 
 
 def test_plain_progress_bar_prints_few_lines(monkeypatch):
@@ -315,11 +325,15 @@ def test_reber_and_adding_use_the_fully_connected_hidden_layer():
         assert mod.FULL["gate_feedback"] and mod.REDUCED["gate_feedback"]
         assert mod.topology(mod.FULL).gate_feedback
     # Experiment 4: 8 units (4 cells, 4 gates) x (bias + 2 inputs + 8 senders) + 1 x (bias + 4 cells).
-    assert runner.count_weights(adding.topology(adding.FULL)) == adding.PAPER["weights"] == 93
+    assert adding.topology(adding.FULL).n_weights == adding.PAPER["weights"] == 93
     # Experiment 1: 12 units x (bias + 7 inputs + 12 senders) + 7 x (bias + 6 cells); the paper's
     # 276 is this minus the 6 cell and 7 output biases.
-    assert runner.count_weights(reber.topology(reber.FULL)) == 289 == reber.PAPER["weights"] + 6 + 7
-    # records made before the option existed read as the old topology
+    assert reber.topology(reber.FULL).n_weights == 289 == reber.PAPER["weights"] + 6 + 7
+    # With only the gates biased, the paper's counts for both Reber architectures.
+    gates_only = {**reber.FULL, "unit_biases": False}
+    assert reber.topology(gates_only).n_weights == reber.PAPER["weights"] == 276
+    assert reber.topology({**gates_only, "blocks": 4, "cells_per_block": 1}).n_weights == 264
+    # records made before the options existed read as the old topology
     assert not reber.topology({**reber.FULL, "gate_feedback": False}).gate_feedback
-    old = {k: v for k, v in reber.FULL.items() if k != "gate_feedback"}
-    assert runner.count_weights(reber.topology(old)) == 217
+    old = {k: v for k, v in reber.FULL.items() if k not in ("gate_feedback", "unit_biases")}
+    assert reber.topology(old).n_weights == 217 and reber.topology(old).unit_biases

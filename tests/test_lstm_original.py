@@ -11,7 +11,6 @@ import pytest
 import torch
 
 from lstmlab.numpy import lstm_original as lo
-from lstmlab.experiments.runner import count_weights
 from lstmlab.numpy.gradcheck import check_gradients, relative_error
 
 TOPOLOGIES = {
@@ -26,6 +25,8 @@ TOPOLOGIES = {
     "feedback+hidden+no-outgate": lo.Topology(n_in=2, n_blocks=3, cells_per_block=1, n_out=2,
                                               n_hidden=1, output_gate=False, gate_feedback=True,
                                               input_to_output=True),
+    "gates-only-bias+feedback+hidden": lo.Topology(n_in=3, n_blocks=2, cells_per_block=2, n_out=2,
+                                                   n_hidden=1, gate_feedback=True, unit_biases=False),
 }
 
 
@@ -52,6 +53,7 @@ def torch_reference(topo, params, x, d, mask, truncate):
     steps, trials = x.shape[:2]
     B, C, H = topo.n_blocks, topo.cells_per_block, topo.n_hidden
     one = torch.ones(1, dtype=torch.float64)
+    unit_bias = one if topo.unit_biases else torch.zeros(1, dtype=torch.float64)  # cells, hidden, outputs
 
     def squash(z, lo_, hi):
         return lo_ + (hi - lo_) / (1.0 + torch.exp(-z))
@@ -69,6 +71,7 @@ def torch_reference(topo, params, x, d, mask, truncate):
             if truncate:
                 recurrent = recurrent.detach()
             signal = torch.cat([one, xt[t, n], recurrent])
+            cell_signal = torch.cat([unit_bias, xt[t, n], recurrent])
             cell_outputs = []
             new_states = []
             gate_values = {"in": [], "out": [], "phi": []}
@@ -80,7 +83,7 @@ def torch_reference(topo, params, x, d, mask, truncate):
                     gate_values[kind].append(value)
                 for k in range(C):
                     j = m * C + k
-                    g = squash(weights["W_c"][n, j] @ signal, -2.0, 2.0)
+                    g = squash(weights["W_c"][n, j] @ cell_signal, -2.0, 2.0)
                     s = y_phi * states[j] + y_in * g
                     new_states.append(s)
                     h = squash(s, -1.0, 1.0) if topo.cell_output == "h" else s
@@ -93,9 +96,9 @@ def torch_reference(topo, params, x, d, mask, truncate):
                      + (["phi"] if topo.forget_gate else []))
             gates_prev = (torch.stack([v for kind in kinds for v in gate_values[kind]])
                           if topo.gate_feedback else gates_prev)
-            hidden_prev = (torch.stack([squash(weights["W_h"][n, j] @ signal, 0.0, 1.0)
+            hidden_prev = (torch.stack([squash(weights["W_h"][n, j] @ cell_signal, 0.0, 1.0)
                                         for j in range(H)]) if H else torch.zeros(0, dtype=torch.float64))
-            parts = [one, cells_prev, hidden_prev] + ([xt[t, n]] if topo.input_to_output else [])
+            parts = [unit_bias, cells_prev, hidden_prev] + ([xt[t, n]] if topo.input_to_output else [])
             y_o = squash(weights["W_o"][n] @ torch.cat(parts), 0.0, 1.0)
             e_t = 0.5 * mt[t, n] * torch.sum((dt[t, n] - y_o) ** 2)
             errors.append(e_t)
@@ -298,8 +301,8 @@ def test_gate_feedback_columns_and_weight_counts():
     fed = lo.Topology(n_in=2, n_blocks=2, cells_per_block=2, n_out=1, gate_feedback=True)
     # Experiment 4 of 1997: 4 cells and 4 gates, each with a bias, 2 inputs and 8 recurrent
     # senders; one output unit with a bias and the 4 cells: 8 * 11 + 5 = 93 weights.
-    assert count_weights(fed) == 93
-    assert count_weights(plain) == 8 * 7 + 5
+    assert fed.n_weights == 93
+    assert plain.n_weights == 8 * 7 + 5
     assert fed.fan_in == 1 + 2 + 4 + 4 and fed.out_fan_in == plain.out_fan_in == 5
     forget = lo.Topology(n_in=7, n_blocks=3, cells_per_block=2, n_out=7, forget_gate=True,
                          gate_feedback=True)
@@ -321,3 +324,29 @@ def test_gate_feedback_off_is_the_old_network():
     _, cache = lo.forward(topo, params, x)
     np.testing.assert_array_equal(cache[1]["x_units"][:, 1 + topo.n_in:],
                                   np.concatenate([cache[0]["y_c"], cache[0]["y_h"]], axis=1))
+
+
+def test_gates_only_bias_disconnects_the_other_biases():
+    """unit_biases=False: the bias columns of cells, hidden and output units are zero at init, have
+    no effect whatever their value, get a zero gradient (so learning leaves them alone) and are not
+    counted; the gates keep theirs."""
+    topo = TOPOLOGIES["gates-only-bias+feedback+hidden"]
+    params, x, d, mask = make_problem(topo, seed=14)
+    unbiased = ("W_c", "W_h", "W_o")
+    for name in unbiased:
+        np.testing.assert_array_equal(params[name][:, :, 0], 0.0)
+    assert np.all(params["W_in"][:, :, 0] != 0) and np.all(params["W_out"][:, :, 0] != 0)
+    assert topo.n_weights == sum(w[0].size for w in params.values()) - (4 + 1 + 2)
+    before = lo.loss(topo, params, x, d, mask)
+    for name in unbiased:
+        params[name][:, :, 0] = 5.0
+    assert lo.loss(topo, params, x, d, mask) == before
+    _, full = lo.full_gradient(topo, params, x, d, mask)
+    _, truncated = lo.truncated_gradient(topo, params, x, d, mask)
+    for name in unbiased:
+        np.testing.assert_array_equal(full[name][:, :, 0], 0.0)
+        np.testing.assert_array_equal(truncated[name][:, :, 0], 0.0)
+    assert np.all(np.abs(full["W_in"][:, :, 0]) > 0)
+    # The same network with every unit biased is a different function of the same weights.
+    biased = lo.Topology(**{**topo.__dict__, "unit_biases": True})
+    assert lo.loss(biased, params, x, d, mask) != before

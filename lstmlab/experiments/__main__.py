@@ -1,10 +1,23 @@
-"""Command line: ``python -m lstmlab.experiments NAME [--trials N] [--reduced] [--seed S] [--out FILE]``."""
+"""Command line: ``python -m lstmlab.experiments NAME [--trials N] [--reduced] [--seed S] [--out FILE]
+[--set SETTING=VALUE ...]``."""
 
 import argparse
 import json
 import sys
 
 from lstmlab.experiments import NAMES, run, runner
+
+
+def setting(text):
+    """``NAME=VALUE`` with VALUE in JSON -> (NAME, value)."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected SETTING=VALUE, got {text!r}")
+    try:
+        return name, json.loads(value)
+    except json.JSONDecodeError:
+        raise argparse.ArgumentTypeError(f"the value of {name} must be JSON (true, 0.5, [1, 2]), "
+                                         f"got {value!r}") from None
 
 
 def main(argv=None):
@@ -19,13 +32,15 @@ def main(argv=None):
                         help="stop unsolved networks after this many training sequences")
     parser.add_argument("--max-seconds", type=float, dest="max_seconds",
                         help="stop training after this much wall time (experiments that support it)")
+    parser.add_argument("--set", action="append", default=[], metavar="SETTING=VALUE", type=setting,
+                        help="any other setting of the experiment, VALUE in JSON (e.g. unit_biases=false)")
     parser.add_argument("--out", help="JSON file for the result (default: print it)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     result = run(args.name, reduced=args.reduced, seed=args.seed, quiet=args.quiet,
                  argv=["python", "-m", "lstmlab.experiments", *argv],
                  trials=args.trials, max_sequences=args.max_sequences,
-                 max_seconds=args.max_seconds)
+                 max_seconds=args.max_seconds, **dict(args.set))
     if args.out:
         runner.write(result, args.out)
     else:

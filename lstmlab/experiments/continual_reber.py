@@ -173,7 +173,7 @@ def run(setup, seed, progress=None):
             "training_streams": finished.tolist(), "symbols_per_network": symbols,
             "stopped_by": "all perfect" if perfect.all() else stopped_by,
             "wall_time_s": round(time.perf_counter() - start, 2),
-            "weights_per_network": runner.count_weights(topo), "networks": n,
+            "weights_per_network": topo.n_weights, "networks": n,
             "test_history": history})
         del result["sequences_to_success"], result["cap_sequences"]
         outcome["variants"][name] = result

@@ -17,7 +17,7 @@ from lstmlab.numpy import lstm_original as lo
 FULL = {"blocks": 3, "cells_per_block": 2, "lr": 0.5, "init_scale": 0.2,
         "out_bias": [-1.0, -2.0, -3.0], "n_train": 256, "n_test": 256, "trials": 30,
         "max_sequences": 100_000, "check_every": 256,
-        "max_seconds": None, "gate_feedback": True}
+        "max_seconds": None, "gate_feedback": True, "unit_biases": True}
 REDUCED = {**FULL, "trials": 3, "max_sequences": 12_288, "check_every": 512}
 
 PAPER = {"table": "Table 1", "row": "LSTM, 3 blocks x 2 cells, lr 0.5", "weights": 276,
@@ -25,9 +25,11 @@ PAPER = {"table": "Table 1", "row": "LSTM, 3 blocks x 2 cells, lr 0.5", "weights
 
 
 def topology(setup):
-    # the 1997 hidden layer is fully connected: gates and cells also see the gates of tau - 1
+    # the 1997 hidden layer is fully connected: gates and cells also see the gates of tau - 1;
+    # unit_biases=False biases the gates only, as the paper's weight counts imply
     return lo.Topology(n_in=7, n_blocks=setup["blocks"], cells_per_block=setup["cells_per_block"],
-                       n_out=7, gate_feedback=setup.get("gate_feedback", False))
+                       n_out=7, gate_feedback=setup.get("gate_feedback", False),
+                       unit_biases=setup.get("unit_biases", True))
 
 
 def strings_predicted(topo, params, x, legal, per_trial):

@@ -135,11 +135,6 @@ def select(params, trials):
     return {name: w[trials] for name, w in params.items()}
 
 
-def count_weights(topo):
-    """Number of trainable weights of one network of this topology (biases included)."""
-    return int(sum(np.prod(shape[1:]) for shape in topo.shapes(1).values()))
-
-
 # --------------------------------------------------------------------------- results
 
 def summarise(sequences, cap):
@@ -160,7 +155,7 @@ def outcome(solved_at, setup, seen, active, stopped_by, topo, history, **extra):
     result["sequences_presented"] = seen
     result["stopped_by"] = "all solved" if not active.any() else stopped_by
     result.update(extra)
-    result["weights_per_network"] = count_weights(topo)
+    result["weights_per_network"] = topo.n_weights
     result["history"] = history
     return result
 

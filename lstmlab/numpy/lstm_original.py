@@ -6,7 +6,7 @@ and sigmoid output units. Every gate, cell and hidden unit at step tau sees a bi
 step tau and the cell outputs and hidden activations of step tau - 1 (with ``gate_feedback`` also
 the gate activations of step tau - 1: the fully connected hidden layer of the 1997 experiments);
 the output units see a bias, the cell outputs and hidden activations of step tau, and optionally
-the inputs.
+the inputs. With ``unit_biases=False`` only the gates are biased (the Reber networks of 1997).
 
 Weights follow the equations' ``W[u, v]``: row ``u`` is the receiving unit, column ``v`` the sender.
 Every weight matrix has a leading trial axis ``N``: the batch is a set of independent networks (one
@@ -51,6 +51,10 @@ class Topology:
     input_to_output: bool = False
     #: gates, cells and hidden units also receive the previous step's gate activations
     gate_feedback: bool = False
+    #: False: only the gates have a bias. Cells, hidden units and output units keep their bias
+    #: column (one layout for every unit) but receive 0 from the bias unit instead of 1, so that
+    #: weight has no effect and a zero gradient; it is set to 0 and not counted as a weight.
+    unit_biases: bool = True
 
     def __post_init__(self):
         for name in ("n_in", "n_blocks", "cells_per_block", "n_out"):
@@ -93,6 +97,13 @@ class Topology:
         """Columns of the output units' weight matrix: bias, cells, hidden units, (inputs)."""
         return 1 + self.n_visible + (self.n_in if self.input_to_output else 0)
 
+    @property
+    def n_weights(self):
+        """Trainable weights of one network: every entry of every matrix, less the bias columns of
+        cells, hidden units and output units when only the gates are biased."""
+        entries = sum(int(np.prod(shape[1:])) for shape in self.shapes(1).values())
+        return entries - (0 if self.unit_biases else self.n_visible + self.n_out)
+
     def shapes(self, n_trials):
         """Name and shape of every weight matrix, each with the leading trial axis."""
         n, d, b = n_trials, self.fan_in, self.n_blocks
@@ -114,6 +125,10 @@ def init_params(topo, n_trials, rng, scale=0.1, in_bias=None, out_bias=None, phi
     e.g. output-gate biases -1, -2, -3 in the embedded Reber experiment.
     """
     params = uniform_params(topo.shapes(n_trials), scale, rng)
+    if not topo.unit_biases:
+        for name in ("W_c", "W_h", "W_o"):
+            if name in params:
+                params[name][:, :, 0] = 0.0  # not connected to the bias unit (see Topology)
     for name, bias in (("W_in", in_bias), ("W_out", out_bias), ("W_phi", phi_bias)):
         if bias is None:
             continue
@@ -176,24 +191,27 @@ def step_forward(topo, params, x_t, s_prev, r_prev):
     ones = np.ones((n, 1))
     # X[v, u](tau) for gates, cells and hidden units: bias, y_i(tau), y_v(tau - 1).
     x_units = np.concatenate([ones, x_t, r_prev], axis=1)
+    # Cells, hidden and output units read 0 from the bias unit when only the gates are biased.
+    unit_bias = ones if topo.unit_biases else np.zeros((n, 1))
+    x_cells = x_units if topo.unit_biases else np.concatenate([unit_bias, x_units[:, 1:]], axis=1)
     y_in = sigmoid(_net(params["W_in"], x_units))
     y_out = (sigmoid(_net(params["W_out"], x_units)) if topo.output_gate
              else np.ones((n, topo.n_blocks)))
     y_phi = (sigmoid(_net(params["W_phi"], x_units)) if topo.forget_gate
              else np.ones((n, topo.n_blocks)))
-    g = g_squash(_net(params["W_c"], x_units))
+    g = g_squash(_net(params["W_c"], x_cells))
     s = np.repeat(y_phi, c, axis=1) * s_prev + np.repeat(y_in, c, axis=1) * g
     h_fn = _cell_output_fns(topo)[0]
     h_s = h_fn(s)
     y_c = np.repeat(y_out, c, axis=1) * h_s
-    y_h = sigmoid(_net(params["W_h"], x_units)) if topo.n_hidden else np.zeros((n, 0))
-    parts = [ones, y_c, y_h] + ([x_t] if topo.input_to_output else [])
+    y_h = sigmoid(_net(params["W_h"], x_cells)) if topo.n_hidden else np.zeros((n, 0))
+    parts = [unit_bias, y_c, y_h] + ([x_t] if topo.input_to_output else [])
     x_out = np.concatenate(parts, axis=1)
     y_o = sigmoid(_net(params["W_o"], x_out))
     gates = {"in": y_in, "out": y_out, "phi": y_phi}
     fed_back = [gates[k] for k in _gate_names(topo)] if topo.gate_feedback else []
     r = np.concatenate([y_c, y_h] + fed_back, axis=1)
-    return {"x_units": x_units, "y_in": y_in, "y_out": y_out, "y_phi": y_phi, "g": g,
+    return {"x_units": x_units, "x_cells": x_cells, "y_in": y_in, "y_out": y_out, "y_phi": y_phi, "g": g,
             "s_prev": s_prev, "s": s, "h_s": h_s, "y_c": y_c, "y_h": y_h, "r": r,
             "x_out": x_out, "y_o": y_o}
 
@@ -310,7 +328,7 @@ def hybrid_step(topo, params, state, x_t, d_t, m_t):
     y_in_c = np.repeat(act["y_in"], c, axis=1)
 
     new = {"s": act["s"], "r": act["r"]}
-    new["p_c"] = cell_partials(state["p_c"], y_phi_c, y_in_c, act["g"], x_units)
+    new["p_c"] = cell_partials(state["p_c"], y_phi_c, y_in_c, act["g"], act["x_cells"])
     new["p_in"] = input_gate_partials(state["p_in"], y_phi_c, y_in_c, act["g"], x_units)
     if topo.forget_gate:
         new["p_phi"] = forget_gate_partials(state["p_phi"], y_phi_c, act["s_prev"], x_units)
@@ -323,7 +341,7 @@ def hybrid_step(topo, params, state, x_t, d_t, m_t):
     grads = {"W_o": -theta_o[:, :, None] * act["x_out"][:, None, :]}
     if topo.n_hidden:
         theta_h = sigmoid_prime(act["y_h"]) * e_h
-        grads["W_h"] = -theta_h[:, :, None] * x_units[:, None, :]
+        grads["W_h"] = -theta_h[:, :, None] * act["x_cells"][:, None, :]
     if topo.output_gate:
         theta_out = sigmoid_prime(act["y_out"]) * _block_sum(act["h_s"] * e_c, topo.cells_per_block)
         grads["W_out"] = -theta_out[:, :, None] * x_units[:, None, :]
@@ -402,7 +420,7 @@ def full_gradient(topo, params, x, d, mask):
                    if topo.gate_feedback else {})
         dx_units = np.zeros_like(act["x_units"])
         if topo.n_hidden:
-            dx_units += accumulate("W_h", sigmoid_prime(act["y_h"]) * dy_h, act["x_units"])
+            dx_units += accumulate("W_h", sigmoid_prime(act["y_h"]) * dy_h, act["x_cells"])
         if topo.output_gate:
             dz_out = sigmoid_prime(act["y_out"]) * (
                 _block_sum(dy_c * act["h_s"], topo.cells_per_block) + dy_gate.get("out", 0.0))
@@ -416,7 +434,7 @@ def full_gradient(topo, params, x, d, mask):
             _block_sum(ds * act["g"], topo.cells_per_block) + dy_gate.get("in", 0.0))
         dx_units += accumulate("W_in", dz_in, act["x_units"])
         dz_c = g_squash_prime(act["g"]) * ds * np.repeat(act["y_in"], c, axis=1)
-        dx_units += accumulate("W_c", dz_c, act["x_units"])
+        dx_units += accumulate("W_c", dz_c, act["x_cells"])
         ds_next = ds * np.repeat(act["y_phi"], c, axis=1)
         dr_next = dx_units[:, 1 + n_in:]
     return error, grads
