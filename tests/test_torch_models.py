@@ -277,10 +277,8 @@ def check_triton_bfloat16(kernels, gen, batch=5, hidden=211):
 
     a, c_prev, dh, dc = bf16(batch, 4 * hidden), bf16(batch, hidden), bf16(batch, hidden), bf16(batch, hidden)
     h, c, gates = kernels.lstm_forward(a, c_prev)
-    h32, c32, _ = F.lstm_pointwise(a.float(), c_prev.float())
-    close(h, h32), close(c, c32)
-    close(gates, torch.cat([torch.sigmoid(a.float()[:, :2 * hidden]), torch.tanh(a.float()[:, 2 * hidden:3 * hidden]),
-                            torch.sigmoid(a.float()[:, 3 * hidden:])], dim=1))
+    h32, c32, saved32 = F.lstm_pointwise(a.float(), c_prev.float())
+    close(h, h32), close(c, c32), close(gates, torch.cat(saved32[:4], dim=1))  # i, f, g, o
     # The backward pass from the kernel's own (bfloat16) record, against the same record in float32.
     da, dc_prev = kernels.lstm_backward(dh, dc, gates, c, c_prev)
     i, f, g, o = gates.float().chunk(4, dim=1)
