@@ -105,6 +105,16 @@ def test_adding_stop_rule():
     assert not runner.adding_stop(window.values, window.full())[0]   # mean 0.0137
 
 
+def test_long_lag_reduced_run_records_every_check():
+    """The book's curve: one point per check until the last network is solved."""
+    result = run("long_lag", reduced=True, seed=0, quiet=True, max_sequences=200)
+    checks = [e["sequences"] for e in result["history"]]
+    assert checks == list(range(20, result["sequences_presented"] + 1, 20))
+    assert all(len(e["max_abs_error"]) == 3 for e in result["history"])
+    with pytest.raises(ValueError, match="multiple of check_every"):
+        run("long_lag", reduced=True, quiet=True, record_every=30)
+
+
 def test_long_lag_check_is_the_max_error_on_both_sequences():
     setup = setup_of("long_lag", p=6)
     topo = long_lag.topology(setup)
@@ -145,7 +155,7 @@ def test_stream_reader_yields_one_grammatical_stream():
 
 def tiny(name):
     return {"reber": dict(trials=2, n_train=4, n_test=4, max_sequences=8, check_every=4),
-            "long_lag": dict(trials=2, p=5, max_sequences=6, check_every=3),
+            "long_lag": dict(trials=2, p=5, max_sequences=6, check_every=3, record_every=3),
             "adding": dict(trials=2, T=20, window=3, n_test=8, max_sequences=5),
             "continual_reber": dict(trials=2, n_test=2, test_length=40, test_every=100,
                                     max_symbols=150, buffer=128)}[name]

@@ -19,9 +19,10 @@ from lstmlab import tasks
 from lstmlab.experiments import runner
 from lstmlab.numpy import lstm_original as lo
 
+# record_every: the learning curve keeps the errors of every such check (a multiple of check_every)
 FULL = {"p": 100, "lr": 1.0, "init_scale": 0.2, "trials": 18, "max_sequences": 50_000,
-        "check_every": 20, "bound": 0.25, "max_seconds": None}
-REDUCED = {**FULL, "p": 20, "trials": 3, "max_sequences": 6000}
+        "check_every": 20, "record_every": 1000, "bound": 0.25, "max_seconds": None}
+REDUCED = {**FULL, "p": 20, "trials": 3, "max_sequences": 6000, "record_every": 20}
 
 PAPER = {"table": "Table 2", "row": "LSTM, p = 100, lr 1.0", "trials": 18, "success_rate": 1.00,
          "mean_sequences": 5040, "cap_sequences": 5_000_000}
@@ -55,6 +56,9 @@ def solved(topo, params, pair, bound):
 
 
 def run(setup, seed, progress=None):
+    if setup["record_every"] % setup["check_every"]:
+        raise ValueError(f"record_every ({setup['record_every']}) must be a multiple of check_every "
+                         f"({setup['check_every']}): the errors are measured at the checks")
     rng = np.random.default_rng(seed)
     topo = topology(setup)
     n, p = setup["trials"], setup["p"]
@@ -73,7 +77,7 @@ def run(setup, seed, progress=None):
         if seen % setup["check_every"] == 0:
             idx = np.flatnonzero(active)
             worst[idx] = worst_errors(topo, runner.select(params, idx), pair)
-            if seen % (50 * setup["check_every"]) == 0:
+            if seen % setup["record_every"] == 0:
                 history.append({"sequences": seen, "max_abs_error": worst.tolist()})
             done = worst[idx] < setup["bound"]
             for k in idx[done]:
