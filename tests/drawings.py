@@ -1,4 +1,4 @@
-"""What the drawing tests read off a rendered figure (imported by the tests/test_diagrams*.py files)."""
+"""What the drawing tests read off a rendered figure (imported by the tests/test_figures_*.py files)."""
 
 import matplotlib
 

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from lstmlab import charlm, text
+from lstmlab.apps import charlm
+from lstmlab.datasets import text
 from lstmlab.numpy.gradcheck import check_gradients, relative_error
 
 V, H, T, B = 5, 3, 4, 2

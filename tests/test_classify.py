@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from lstmlab import classify
+from lstmlab.apps import classify
 from lstmlab.numpy.gradcheck import check_gradients, relative_error
 
 T, B, D, H, K = 5, 3, 4, 3, 3

@@ -6,14 +6,14 @@ import json
 import numpy as np
 import pytest
 
-from lstmlab import tasks
+from lstmlab.datasets import tasks
 from lstmlab.experiments import __main__ as cli
 from lstmlab.experiments import continual_reber, long_lag, reber, run, runner, setup_of
 from lstmlab.numpy import lstm_original as lo
 
 SYMBOLS = "BTSXPVE"
 
-# The inner Reber grammar as node -> successors, written out independently of lstmlab.tasks.
+# The inner Reber grammar as node -> successors, written out independently of lstmlab.datasets.tasks.
 INNER = {"n0": [("T", "n1"), ("P", "n2")], "n1": [("S", "n1"), ("X", "n3")],
          "n2": [("T", "n2"), ("V", "n4")], "n3": [("X", "n2"), ("S", "n5")],
          "n4": [("P", "n3"), ("V", "n5")], "n5": [("E", "done")]}

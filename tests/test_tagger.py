@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lstmlab import tasks
+from lstmlab.datasets import tasks
 from lstmlab.numpy import GRU, LSTM
 from lstmlab.numpy.gradcheck import check_gradients
 from lstmlab.numpy.tagger import Tagger, accuracy, train

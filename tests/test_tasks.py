@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from lstmlab import tasks
+from lstmlab.datasets import tasks
 
 SYMBOLS = "BTSXPVE"
 # The Reber grammar as a regular expression, derived by hand from the transition diagram:

@@ -4,7 +4,7 @@ target is the next character of the text, checked against the text itself."""
 import numpy as np
 import pytest
 
-from lstmlab import text
+from lstmlab.datasets import text
 
 
 def test_shipped_texts_load_and_are_plain_ascii():

@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from lstmlab import tasks
+from lstmlab.datasets import tasks
 from lstmlab.experiments import runner
 from lstmlab.numpy import lstm_original as lo
 

@@ -1,7 +1,7 @@
 """A character-level LSTM language model of Shakespeare's Coriolanus (Chapter 21, Sec. 11 of the tutorial).
 
 The shipped text (``lstmlab/data/tinyshakespeare.txt``, about 112,000 characters) is split into a
-training part and a held-out tail; a :class:`lstmlab.charlm.TorchCharLM` is trained on the first by
+training part and a held-out tail; a :class:`lstmlab.apps.charlm.TorchCharLM` is trained on the first by
 truncated BPTT (Adam, gradient-norm clipping) on the CPU, its validation cross-entropy and perplexity
 are recorded along the way, and the parameters with the lowest validation error are kept. Samples
 are then drawn from their NumPy twin at several temperatures.
@@ -10,7 +10,8 @@ are then drawn from their NumPy twin at several temperatures.
 import numpy as np
 import torch
 
-from lstmlab import charlm, text
+from lstmlab.apps import charlm
+from lstmlab.datasets import text
 
 FULL = {"text": "shakespeare", "valid_fraction": 0.1, "hidden": 256, "layers": 2, "dropout": 0.25,
         "steps": 100, "batch": 32, "lr": 0.002, "clip": 5.0, "epochs": 60, "eval_every": 16,

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from lstmlab import tasks
+from lstmlab.datasets import tasks
 from lstmlab.experiments.report import table as markdown_table
 from lstmlab.numpy import GRU, LSTM, optim, softmax
 from lstmlab.numpy.init import uniform

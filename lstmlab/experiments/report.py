@@ -1,11 +1,13 @@
 """Tables and figures of the experiments chapter: recorded results next to the published ones."""
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 
-RESULTS = Path(__file__).resolve().parent / "results"
+# Records live outside the package, in the repository's results/experiments (LSTMLAB_RESULTS overrides).
+RESULTS = Path(os.environ.get("LSTMLAB_RESULTS", Path(__file__).resolve().parents[2] / "results")) / "experiments"
 
 
 def load(name):

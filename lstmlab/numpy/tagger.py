@@ -3,7 +3,7 @@ p(t) = sigmoid(w . y(t) + b), trained on the cross-entropy summed over the tagge
 
 Any :class:`lstmlab.numpy.recurrent.RecurrentModel` (RNN, LSTM, GRU; any depth; one or two
 directions) can sit under the readout; Chapters 16 and 17 compare them on
-:func:`lstmlab.tasks.spans`.
+:func:`lstmlab.datasets.tasks.spans`.
 """
 
 import time

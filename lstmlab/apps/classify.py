@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lstmlab import text
+from lstmlab.datasets import text
 from lstmlab.numpy import LSTM
 from lstmlab.numpy import softmax
 from lstmlab.numpy.init import uniform

@@ -6,12 +6,12 @@ from drawings import elements, texts  # first: it selects the Agg backend
 import matplotlib.pyplot as plt
 import pytest
 
-from lstmlab import diagrams_grid
+from lstmlab.figures import grid
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (3, 5), (4, 2)])
 def test_wavefront_numbers_every_point_by_its_antidiagonal(shape):
-    fig = diagrams_grid.draw_wavefront(shape)
+    fig = grid.draw_wavefront(shape)
     try:
         found = elements(fig)
         assert found["cell"] == shape[0] * shape[1]
@@ -23,7 +23,7 @@ def test_wavefront_numbers_every_point_by_its_antidiagonal(shape):
 
 
 def test_wavefront_upto_shows_only_what_is_computed():
-    fig = diagrams_grid.draw_wavefront((3, 4), upto=2)
+    fig = grid.draw_wavefront((3, 4), upto=2)
     try:
         found = elements(fig)
         assert sorted(int(t) for t in texts(fig) if t.isdigit()) == [0, 1, 1, 2, 2, 2]
@@ -32,13 +32,13 @@ def test_wavefront_upto_shows_only_what_is_computed():
     finally:
         plt.close(fig)
     with pytest.raises(ValueError, match=r"upto must lie in \[0, 5\]"):
-        diagrams_grid.draw_wavefront((3, 4), upto=6)
+        grid.draw_wavefront((3, 4), upto=6)
     with pytest.raises(ValueError, match="two positive sizes"):
-        diagrams_grid.draw_wavefront((3,))
+        grid.draw_wavefront((3,))
 
 
 def test_grid_block_has_two_transforms_reading_one_concatenation():
-    fig = diagrams_grid.draw_grid_block()
+    fig = grid.draw_grid_block()
     try:
         found = elements(fig)
         assert found["block"] == 1 and found["concat"] == 1
@@ -50,7 +50,7 @@ def test_grid_block_has_two_transforms_reading_one_concatenation():
 
 
 def test_comparison_memory_flows_along_depth_only_in_md_and_grid():
-    fig = diagrams_grid.draw_comparison()
+    fig = grid.draw_comparison()
     try:
         fig.canvas.draw()
         panels = {ax.get_gid(): ax for ax in fig.axes if ax.get_gid()}

@@ -8,15 +8,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.patches import Circle  # noqa: E402
 
-from lstmlab import diagrams  # noqa: E402
+from lstmlab.figures import networks  # noqa: E402
 
 EXPECTED_UNITS = {"feedforward": 7, "elman": 10, "jordan": 9, "partially_recurrent": 7,
                   "fully_recurrent": 5, "unfolded": 2 + 2 * 4}
 
 
-@pytest.mark.parametrize("name", sorted(diagrams.ALL))
+@pytest.mark.parametrize("name", sorted(networks.ALL))
 def test_drawing_renders_every_unit(name):
-    fig = diagrams.ALL[name]()
+    fig = networks.ALL[name]()
     try:
         circles = [p for ax in fig.axes for p in ax.patches if isinstance(p, Circle)]
         assert len(circles) == EXPECTED_UNITS[name]

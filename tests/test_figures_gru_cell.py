@@ -5,12 +5,12 @@ from drawings import elements  # first: it selects the Agg backend
 import matplotlib.pyplot as plt
 import pytest
 
-from lstmlab import diagrams_gru
+from lstmlab.figures import gru_cell
 
 
 @pytest.mark.parametrize("reset_after", [True, False])
 def test_gru_cell_has_both_gates_three_products_and_the_mix(reset_after):
-    fig = diagrams_gru.draw_gru_cell(reset_after=reset_after)
+    fig = gru_cell.draw_gru_cell(reset_after=reset_after)
     try:
         found = elements(fig)
         assert found == {"gate:res": 1, "gate:upd": 1, "squash:n": 1, "product:res": 1, "product:upd": 1,

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lstmlab import text as textlib
+from lstmlab.datasets import text as textlib
 from lstmlab.numpy import LSTM
 from lstmlab.numpy import softmax
 from lstmlab.numpy.init import uniform

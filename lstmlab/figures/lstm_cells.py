@@ -11,7 +11,7 @@ drawing carries a matplotlib ``gid`` (``"gate:in"``, ``"cec"``, ...) so that tes
 import matplotlib.pyplot as plt
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
-from lstmlab.diagrams import blank_figure
+from lstmlab.figures.networks import blank_figure
 
 GATE_COLOURS = {"in": "#38a169", "out": "#dd6b20", "phi": "#805ad5"}
 FILL = {"squash": "#e2ecf9", "gate": "#f5f5f5", "cec": "#fff3c4", "product": "white",

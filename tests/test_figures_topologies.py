@@ -5,12 +5,12 @@ from drawings import elements  # first: it selects the Agg backend
 import matplotlib.pyplot as plt
 import pytest
 
-from lstmlab import diagrams_part4
+from lstmlab.figures import topologies
 
 
 @pytest.mark.parametrize("steps", [1, 3, 5])
 def test_bidirectional_has_two_opposite_chains(steps):
-    fig = diagrams_part4.draw_bidirectional(steps)
+    fig = topologies.draw_bidirectional(steps)
     try:
         found = elements(fig)
         for part in ("input", "chain:fwd", "chain:bwd", "output", "join:fwd", "join:bwd"):
@@ -29,7 +29,7 @@ def test_bidirectional_has_two_opposite_chains(steps):
 
 @pytest.mark.parametrize("n_layers,steps", [(1, 2), (3, 4), (2, 5)])
 def test_stack_has_a_unit_per_layer_and_step(n_layers, steps):
-    fig = diagrams_part4.draw_stacked(n_layers, steps, highlight=(n_layers, steps))
+    fig = topologies.draw_stacked(n_layers, steps, highlight=(n_layers, steps))
     try:
         found = elements(fig)
         assert found["unit"] == n_layers * steps and found["input"] == steps and found["output"] == steps
@@ -45,6 +45,6 @@ def test_stack_has_a_unit_per_layer_and_step(n_layers, steps):
 
 def test_bad_sizes_are_named():
     with pytest.raises(ValueError, match="steps must be a positive integer, got 0"):
-        diagrams_part4.draw_bidirectional(0)
+        topologies.draw_bidirectional(0)
     with pytest.raises(ValueError, match="n_layers"):
-        diagrams_part4.draw_stacked(0)
+        topologies.draw_stacked(0)

@@ -9,8 +9,8 @@ thick and coloured like the carousel; hidden vectors are thin and black. Labelle
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
-from lstmlab.diagrams import blank_figure
-from lstmlab.diagrams_lstm import FILL, _box
+from lstmlab.figures.networks import blank_figure
+from lstmlab.figures.lstm_cells import FILL, _box
 from lstmlab.numpy.md_lstm import wavefronts
 
 MEMORY = "#b7791f"

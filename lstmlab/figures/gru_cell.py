@@ -1,6 +1,6 @@
 """Drawing of the gated recurrent unit (tutorial Sec. 10.3, Eqs. 57-66) with matplotlib.
 
-The cell is drawn with the primitives of :mod:`lstmlab.diagrams_lstm` (squashing units and gates are
+The cell is drawn with the primitives of :mod:`lstmlab.figures.lstm_cells` (squashing units and gates are
 circles, products small circles with a cross) in the tutorial's notation: the previous activation
 y(tau) runs along the top from left to right and leaves as y(tau + 1); the input y_i(tau + 1) runs
 along the bottom. The reset gate is red, the update gate blue. Every labelled element carries a
@@ -9,8 +9,8 @@ matplotlib ``gid`` (``"gate:res"``, ``"product:res"``, ...) so that tests can fi
 
 from matplotlib.patches import FancyBboxPatch
 
-from lstmlab.diagrams import blank_figure
-from lstmlab.diagrams_lstm import R_PRODUCT, R_UNIT, _circle, _line, _product, _to_circle
+from lstmlab.figures.networks import blank_figure
+from lstmlab.figures.lstm_cells import R_PRODUCT, R_UNIT, _circle, _line, _product, _to_circle
 
 GATE_COLOURS = {"res": "#c53030", "upd": "#2b6cb0"}
 FILL = {"gate": "#f5f5f5", "squash": "#e2ecf9", "weights": "#fff3c4"}

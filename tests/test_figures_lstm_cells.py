@@ -5,12 +5,12 @@ from drawings import elements, texts  # first: it selects the Agg backend
 import matplotlib.pyplot as plt
 import pytest
 
-from lstmlab import diagrams_lstm
+from lstmlab.figures import lstm_cells
 
 
 @pytest.mark.parametrize("forget_gate", [False, True])
 def test_memory_cell(forget_gate):
-    fig = diagrams_lstm.draw_memory_cell(forget_gate=forget_gate)
+    fig = lstm_cells.draw_memory_cell(forget_gate=forget_gate)
     try:
         found = elements(fig)
         assert found["cec"] == 1 and found["squash:h"] == 1 and found["squash:g"] == 1
@@ -26,7 +26,7 @@ def test_memory_cell(forget_gate):
 @pytest.mark.parametrize("n_cells", [1, 2, 3])
 @pytest.mark.parametrize("forget_gate", [False, True])
 def test_memory_block_shares_one_set_of_gates(n_cells, forget_gate):
-    fig = diagrams_lstm.draw_memory_block(n_cells, forget_gate=forget_gate)
+    fig = lstm_cells.draw_memory_block(n_cells, forget_gate=forget_gate)
     try:
         found = elements(fig)
         assert found["cec"] == n_cells and found["squash:h"] == n_cells
@@ -40,12 +40,12 @@ def test_memory_block_shares_one_set_of_gates(n_cells, forget_gate):
 
 def test_memory_block_rejects_no_cells():
     with pytest.raises(ValueError, match="n_cells"):
-        diagrams_lstm.draw_memory_block(0)
+        lstm_cells.draw_memory_block(0)
 
 
 @pytest.mark.parametrize("peepholes", [False, True])
 def test_modern_cell(peepholes):
-    fig = diagrams_lstm.draw_modern_cell(peepholes=peepholes)
+    fig = lstm_cells.draw_modern_cell(peepholes=peepholes)
     try:
         found = elements(fig)
         for gid in ("gate:i", "gate:f", "gate:g", "gate:o", "sum:c", "product:f", "product:i",
@@ -57,11 +57,11 @@ def test_modern_cell(peepholes):
 
 
 def test_all_drawings_listed():
-    assert set(diagrams_lstm.ALL) == {"memory_cell", "memory_block", "modern_cell", "truncation"}
+    assert set(lstm_cells.ALL) == {"memory_cell", "memory_block", "modern_cell", "truncation"}
 
 
 def test_truncation_marks_kept_and_cut_paths():
-    fig = diagrams_lstm.draw_truncation()
+    fig = lstm_cells.draw_truncation()
     try:
         found = elements(fig)
         for node in ("node:net", "node:s", "node:y_c", "node:y_o"):

@@ -10,7 +10,7 @@ them.
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from lstmlab.diagrams import blank_figure
+from lstmlab.figures.networks import blank_figure
 
 COLOURS = {"fwd": "#2b6cb0", "bwd": "#c53030", "input": "#4a5568", "output": "#2f855a", "eq52": "#d69e2e"}
 FILL = {"fwd": "#e2ecf9", "bwd": "#fde2e2", "input": "#f5f5f5", "output": "#e6f4ea", "layer": "#fff3c4"}

@@ -20,7 +20,7 @@ def load(name):
     """The full text of one of :data:`TEXTS`."""
     if name not in TEXTS:
         raise ValueError(f"unknown text {name!r}; expected one of {', '.join(TEXTS)}")
-    return (resources.files("lstmlab") / "data" / TEXTS[name]).read_text(encoding="utf-8")
+    return (resources.files("lstmlab.datasets") / "corpora" / TEXTS[name]).read_text(encoding="utf-8")
 
 
 class Vocabulary:

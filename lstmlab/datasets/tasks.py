@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lstmlab.text import one_hot
+from lstmlab.datasets.text import one_hot
 
 #: the seven symbols of the (embedded) Reber grammar, in the order of the one-hot code
 REBER_SYMBOLS = "BTSXPVE"
