@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 VENDOR := book/_static/vendor
 
-.PHONY: venv book page test test-fast autograde release clean
+.PHONY: venv book page test test-fast lint lock autograde release clean
 
 venv: $(STAMP)
 
@@ -23,24 +23,41 @@ $(VENDOR)/.installed: book/_vendor/package.json book/_vendor/package-lock.json b
 	bash book/_vendor/install.sh $(VENDOR)
 	touch $@
 
-book: $(STAMP) $(VENDOR)/.installed
+# The execution cache (.jupyter_cache, see _config.yml) knows a chapter's code, not the package it
+# imports: it is kept only while lstmlab/, results/ and the lock are as they were when it was filled.
+CACHE_KEY = $(shell cat requirements.txt $$(git ls-files -co --exclude-standard lstmlab results | sort) \
+	2>/dev/null | sha256sum | cut -c1-16)
+.PHONY: execution-cache
+execution-cache:
+	@if [ "$$(cat .jupyter_cache/.key 2>/dev/null)" != "$(CACHE_KEY)" ]; then \
+		rm -rf .jupyter_cache _build/jupyter_execute && mkdir -p .jupyter_cache && \
+		echo "$(CACHE_KEY)" > .jupyter_cache/.key && echo "execution cache cleared (package changed)"; fi
+
+book: $(STAMP) $(VENDOR)/.installed execution-cache
 	$(VENV)/bin/jupyter-book build . --warningiserror --builder html
 
 # One chapter alone, for a quick check while writing it: make page PAGE=book/part1/ch02_linear_separability
 # (HTML in _build/page/<chapter>/_build/html).
-page: $(STAMP) $(VENDOR)/.installed
+page: $(STAMP) $(VENDOR)/.installed execution-cache
 	test -n "$(PAGE)" || { echo "usage: make page PAGE=book/partN/chNN_name"; exit 2; }
 	mkdir -p _build/page/$(notdir $(PAGE))
 	printf 'format: jb-book\nroot: book/intro\nchapters:\n  - file: %s\n' "$(PAGE)" > _build/page/$(notdir $(PAGE))/toc.yml
 	$(VENV)/bin/jupyter-book build . --warningiserror --builder html \
 		--toc _build/page/$(notdir $(PAGE))/toc.yml --path-output _build/page/$(notdir $(PAGE))
 
-test: book
-	$(PY) -m pytest -n 2 --dist loadgroup
+test: lint book
+	$(PY) -m pytest -n 2 --dist loadgroup --durations=15
 
-# Unit tests only, no book build (quick loop while developing).
-test-fast: $(STAMP)
-	$(PY) -m pytest -n 2 --dist loadgroup -m "not book"
+# Unit tests only: no book build, no nbgrader batches (quick loop while developing).
+test-fast: lint
+	$(PY) -m pytest -n 2 --dist loadgroup -m "not book and not grading and not install" --durations=10
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+# requirements.txt, the exact lock, from pyproject.toml's dependencies (see .ci/lock.py).
+lock: $(STAMP)
+	$(PY) .ci/lock.py
 
 # Instructor: regenerate the student release from solutions/ (see README, "For instructors").
 release: $(STAMP)
@@ -51,4 +68,4 @@ autograde: $(STAMP)
 	$(PY) -m lstmlab.grading.autograde $(ASSIGNMENT)
 
 clean:
-	rm -rf _build submitted autograded feedback gradebook.db grades.csv
+	rm -rf _build .jupyter_cache submitted autograded feedback gradebook.db grades.csv
