@@ -27,9 +27,9 @@ def torch_reference(x, params, num_layers, depth):
 
     def transform(dim, layer, X, m):
         # X lists time before depth; each transform's w_hh reads its own dimension, w_ih the other.
-        own, other = p[f"{dim}.w_hh_l{layer}"], p[f"{dim}.w_ih_l{layer}"]
+        own, other = p[grid_lstm.key("w_hh", dim, layer)], p[grid_lstm.key("w_ih", dim, layer)]
         W = torch.cat([own, other] if dim == "time" else [other, own], dim=1)
-        a = X @ W.T + p[f"{dim}.b_ih_l{layer}"] + p[f"{dim}.b_hh_l{layer}"]
+        a = X @ W.T + p[grid_lstm.key("b_ih", dim, layer)] + p[grid_lstm.key("b_hh", dim, layer)]
         i, f, g, o = (a[:, k * H:(k + 1) * H] for k in range(4))
         m_new = torch.sigmoid(f) * m + torch.sigmoid(i) * torch.tanh(g)
         return torch.sigmoid(o) * torch.tanh(m_new), m_new
@@ -86,13 +86,13 @@ def test_copy_depth_is_torch_stacked_lstm():
     net = torch.nn.LSTM(D, H, num_layers=num_layers).double()
     with torch.no_grad():
         for layer in range(num_layers):
-            w_ih = params[f"time.w_ih_l{layer}"]
+            w_ih = params[grid_lstm.key("w_ih", "time", layer)]
             if layer == 0:
                 w_ih = w_ih @ params["proj"]
             getattr(net, f"weight_ih_l{layer}").copy_(torch.tensor(w_ih))
             for k in ("w_hh", "b_ih", "b_hh"):
                 torch_name = {"w_hh": "weight_hh", "b_ih": "bias_ih", "b_hh": "bias_hh"}[k]
-                getattr(net, f"{torch_name}_l{layer}").copy_(torch.tensor(params[f"time.{k}_l{layer}"]))
+                getattr(net, f"{torch_name}_l{layer}").copy_(torch.tensor(params[grid_lstm.key(k, "time", layer)]))
     ref, _ = net(torch.tensor(x))
     out, _ = grid_lstm.forward(x, params, "copy")
     np.testing.assert_allclose(out, ref.detach().numpy(), rtol=1e-12, atol=1e-13)
@@ -104,9 +104,9 @@ def test_depth_memory_carries_information_up_when_its_forget_gate_is_open():
     params, x, _ = problem(4, "lstm", seed=2)
     x = np.concatenate([x, x[:, :1]], axis=1)   # B = 3
     for layer in range(4):
-        params[f"depth.b_ih_l{layer}"][H:2 * H] = 60.0   # f = 1
-        params[f"depth.b_ih_l{layer}"][:H] = -60.0       # i = 0
-    params["depth.b_ih_l0"][:H] = 60.0                    # the bottom layer writes
+        params[grid_lstm.key("b_ih", "depth", layer)][H:2 * H] = 60.0   # f = 1
+        params[grid_lstm.key("b_ih", "depth", layer)][:H] = -60.0       # i = 0
+    params["b_ih_l0_depth"][:H] = 60.0                    # the bottom layer writes
     m_depth = grid_lstm.depth_memories(grid_lstm.forward(x, params, "lstm")[1])
     assert m_depth.shape == (4, T, B + 1, H)
     assert np.abs(m_depth[0]).min() > 1e-3
@@ -122,8 +122,8 @@ def test_shape_errors_name_expected_and_actual():
         grid_lstm.forward(x[0], params)
     with pytest.raises(ValueError, match=r"proj must have shape \(2, 5\), got \(2, 3\)"):
         grid_lstm.forward(np.zeros((T, B, 5)), params)
-    with pytest.raises(ValueError, match=r"time.w_hh_l1 must have shape \(8, 2\), got \(8, 3\)"):
-        grid_lstm.forward(x, dict(params, **{"time.w_hh_l1": np.zeros((8, 3))}))
+    with pytest.raises(ValueError, match=r"w_hh_l1_time must have shape \(8, 2\), got \(8, 3\)"):
+        grid_lstm.forward(x, dict(params, **{"w_hh_l1_time": np.zeros((8, 3))}))
     with pytest.raises(ValueError, match="expected parameters .*depth='copy'"):
         grid_lstm.forward(x, params, "copy")
     with pytest.raises(ValueError, match="depth must be one of"):
@@ -131,3 +131,9 @@ def test_shape_errors_name_expected_and_actual():
     _, cache = grid_lstm.forward(x, params)
     with pytest.raises(ValueError, match=r"d_out must have shape \(4, 2, 2\), got \(4, 2, 3\)"):
         grid_lstm.backward(np.zeros((T, B, 3)), cache)
+
+
+def test_parameter_names_are_state_dict_keys():
+    names = grid_lstm.param_shapes(3, 2, num_layers=2)
+    assert "w_ih_l1_depth" in names and "b_hh_l0_time" in names
+    assert all(name.isidentifier() for name in names), sorted(names)

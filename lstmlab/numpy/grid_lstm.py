@@ -30,6 +30,12 @@ DEPTH_MODES = ("lstm", "copy")
 _NAMES = ("w_ih", "w_hh", "b_ih", "b_hh")
 
 
+def key(name, dim, layer):
+    """A parameter's name: ``w_ih_l0_time``, ``b_hh_l1_depth`` (torch's pattern, the dimension a suffix
+    like ``_reverse``; no dot, so it is a valid state_dict key)."""
+    return f"{name}_l{layer}_{dim}"
+
+
 def _dims(depth):
     if depth not in DEPTH_MODES:
         raise ValueError(f"depth must be one of {DEPTH_MODES}, got {depth!r}")
@@ -37,12 +43,12 @@ def _dims(depth):
 
 
 def param_shapes(input_size, hidden_size, num_layers, depth="lstm"):
-    """Name and shape of every parameter: ``proj`` (P) and ``{dim}.{w_ih,w_hh,b_ih,b_hh}_l{l}``."""
+    """Name and shape of every parameter: ``proj`` (P) and ``{w_ih,w_hh,b_ih,b_hh}_l{l}_{dim}``."""
     shapes = {"proj": (hidden_size, input_size)}
     one = lstm.param_shapes(hidden_size, hidden_size, "NP")
     for layer in range(num_layers):
         for dim in _dims(depth):
-            shapes.update({f"{dim}.{k}_l{layer}": one[k] for k in _NAMES})
+            shapes.update({key(k, dim, layer): one[k] for k in _NAMES})
     return shapes
 
 
@@ -53,7 +59,7 @@ def init_params(input_size, hidden_size, num_layers, rng, depth="lstm", scale=No
 
 
 def _transform(params, dim, layer):
-    return {k: params[f"{dim}.{k}_l{layer}"] for k in _NAMES}
+    return {k: params[key(k, dim, layer)] for k in _NAMES}
 
 
 def _check(x, params, depth):
@@ -62,7 +68,7 @@ def _check(x, params, depth):
         raise ValueError(f"x must be an array (T, B, D), got {got}")
     if not isinstance(params, dict) or "proj" not in params:
         raise ValueError(f"params need 'proj' (H, D), got {sorted(params) if isinstance(params, dict) else params}")
-    num_layers = sum(name.startswith("time.w_ih_l") for name in params)
+    num_layers = sum(name.startswith("w_ih_l") and name.endswith("_time") for name in params)
     hidden = params["proj"].shape[0]
     expected = param_shapes(x.shape[2], hidden, num_layers, depth)
     if num_layers == 0 or set(params) != set(expected):
@@ -116,14 +122,14 @@ def backward(d_out, cache):
         if depth_cache is not None:
             d_time_prev, (dh_below, dm_below), g = lstm.backward(
                 dh_depth.reshape((1,) + flat), (np.zeros(flat, dtype=d_out.dtype), dm_depth.reshape(flat)), depth_cache)
-            grads.update({f"depth.{k}_l{layer}": g[k] for k in _NAMES})
+            grads.update({key(k, "depth", layer): g[k] for k in _NAMES})
             d_h_time = np.zeros_like(d_out)
             d_h_time[:-1] = d_time_prev.reshape(d_out.shape)[1:]
             dh_below, dm_depth = dh_below.reshape(d_out.shape), dm_below.reshape(d_out.shape)
         else:
             d_h_time, dh_below = dh_depth, 0.0
         d_in, _, g = lstm.backward(d_h_time, (zeros, zeros), time_cache)
-        grads.update({f"time.{k}_l{layer}": g[k] for k in _NAMES})
+        grads.update({key(k, "time", layer): g[k] for k in _NAMES})
         dh_depth = dh_below + d_in
     grads["proj"] = dh_depth.reshape(-1, hid).T @ x.reshape(-1, x.shape[2])
     return dh_depth @ params["proj"], grads
