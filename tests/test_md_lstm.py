@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from lstmlab.grading import adapters
 from lstmlab.numpy import lstm, md_lstm
 from lstmlab.numpy.gradcheck import check_gradients, numerical_gradient, relative_error
 
@@ -102,15 +103,17 @@ def test_step_is_one_point_of_the_scan():
     params, x, _, _ = problem((2, 2), seed=5)
     h, c, _ = md_lstm.forward(x, params)
     h_prev, c_prev = np.stack([h[0, 1], h[1, 0]]), np.stack([c[0, 1], c[1, 0]])
-    h11, c11 = md_lstm.step(x[1, 1], h_prev, c_prev, params["w_ih"], params["w_hh"], params["b"])
+    (h11, c11), _ = md_lstm.step(x[1, 1], (h_prev, c_prev), params)
     np.testing.assert_allclose(h11, h[1, 1], rtol=1e-14)
     np.testing.assert_allclose(c11, c[1, 1], rtol=1e-14)
-    i, f, g, o = md_lstm.gates(x[1, 1], h_prev, params["w_ih"], params["w_hh"], params["b"])
+    i, f, g, o = adapters.md_gates(x[1, 1], h_prev, params["w_ih"], params["w_hh"], params["b"])
     assert f.shape == (2, B, H) and i.shape == g.shape == o.shape == (B, H)
     np.testing.assert_allclose(f[0] * c_prev[0] + f[1] * c_prev[1] + i * g, c11, rtol=1e-14)
     np.testing.assert_allclose(o * np.tanh(c11), h11, rtol=1e-14)
-    hs, cs = md_lstm.scan(x, params["w_ih"], params["w_hh"], params["b"])
+    hs, cs = adapters.md_scan(x, params["w_ih"], params["w_hh"], params["b"])
     assert np.array_equal(hs, h) and np.array_equal(cs, c)
+    hs, cs = adapters.md_step(x[1, 1], h_prev, c_prev, params["w_ih"], params["w_hh"], params["b"])
+    assert np.array_equal(hs, h11) and np.array_equal(cs, c11)
 
 
 def test_wavefronts_cover_the_grid_once_and_respect_dependencies():
@@ -159,4 +162,4 @@ def test_shape_errors_name_expected_and_actual():
     with pytest.raises(ValueError, match=r"dh_out must have shape \(2, 2, 2, 2\), got \(2, 2, 2\)"):
         md_lstm.backward(w_h[0], cache)
     with pytest.raises(ValueError, match=r"h_prev, c_prev \(N, B, H\)"):
-        md_lstm.step(x[0, 0], np.zeros((B, H)), np.zeros((B, H)), *params.values())
+        md_lstm.step(x[0, 0], (np.zeros((B, H)), np.zeros((B, H))), params)

@@ -20,7 +20,7 @@ has one bias b_u: it is torch's form with b_hn = 0.
 import numpy as np
 
 from lstmlab.numpy.activations import sigmoid, sigmoid_prime, tanh, tanh_prime
-from lstmlab.numpy.recurrent import RecurrentModel
+from lstmlab.numpy.recurrent import RecurrentModel, sequence_step, sequence_step_backward
 
 
 def sequence_forward(x, state0, w_ih, w_hh, b_ih=None, b_hh=None, reset_after=True):
@@ -104,33 +104,14 @@ def sequence_backward(d_out, d_final_state, cache):
     return dx, (dh,), dw_ih, dw_hh, db_ih, db_hh
 
 
-def step(x_t, h_prev, w_ih, w_hh, b_ih, b_hh):
-    """One torch.nn.GRUCell step, Eqs. (57)-(66) with the reset gate after W_hn; returns ``(h, cache)``.
-
-    x_t (B, D), h_prev (B, H), w_ih (3H, D), w_hh (3H, H), biases (3H,), gate order r, z, n. The
-    cache is a dict of ``x``, ``h_prev``, the gates ``r``, ``z``, the candidate ``n``, the gated
-    recurrent sum ``hn`` = W_hn h_prev + b_hn (each (B, H)) and the weights ``w_ih``, ``w_hh``.
-    """
-    rows = w_hh.shape[0]
-    if w_hh.shape != (rows, rows // 3) or rows % 3 or w_ih.shape != (rows, x_t.shape[-1]) \
-            or h_prev.shape != (x_t.shape[0], rows // 3):
-        raise ValueError(f"expected x_t (B, D), h_prev (B, H), w_ih (3H, D), w_hh (3H, H); got x_t "
-                         f"{x_t.shape}, h_prev {h_prev.shape}, w_ih {w_ih.shape}, w_hh {w_hh.shape}")
-    h, _, (_, _, rec, _, _, _, _) = sequence_forward(x_t[None], (h_prev,), w_ih, w_hh, b_ih, b_hh)
-    cache = {k: rec[k][0] for k in ("r", "z", "n", "hn")}
-    cache.update(x=x_t, h_prev=h_prev, w_ih=w_ih, w_hh=w_hh)
-    return h[0], cache
+def step(x_t, state, params, reset_after=True):
+    """One step of :func:`sequence_forward` (the step API of :mod:`lstmlab.numpy.recurrent`): ``((h,), cache)``."""
+    return sequence_step(sequence_forward, x_t, state, params, 3, reset_after)
 
 
-def step_backward(dh, cache):
-    """Backward pass of :func:`step`: ``(dx, dh_prev, grads)`` given dh = dE/dh(t), grads keyed
-    ``w_ih``, ``w_hh``, ``b_ih``, ``b_hh`` and summed over the batch."""
-    rec = {k: cache[k][None] for k in ("r", "z", "n", "hn")}
-    # The new state itself is not read by the backward pass; only its shape is.
-    rec["h"] = np.empty_like(rec["n"])
-    full = (cache["x"][None], cache["h_prev"], rec, cache["w_ih"], cache["w_hh"], True, True)
-    dx, (dh_prev,), dw_ih, dw_hh, db_ih, db_hh = sequence_backward(dh[None], (np.zeros_like(dh),), full)
-    return dx[0], dh_prev, {"w_ih": dw_ih, "w_hh": dw_hh, "b_ih": db_ih, "b_hh": db_hh}
+def step_backward(d_state, cache):
+    """Backward pass of :func:`step` given d_state = (dE/dh(t),); returns ``(dx, (dh_prev,), grads)``."""
+    return sequence_step_backward(sequence_backward, d_state, cache)
 
 
 class GRU(RecurrentModel):

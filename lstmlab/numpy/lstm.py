@@ -285,50 +285,24 @@ def backward(d_out, d_final_state, cache):
     return dx, (dh.T.copy(), dc.T.copy()), grads
 
 
-def _single_step(x_t, h_prev, c_prev, w_ih, w_hh, b_ih, b_hh):
-    """The per-step record of :func:`forward` (NP variant) for one step from (h_prev, c_prev)."""
-    params = {"w_ih": w_ih, "w_hh": w_hh, "b_ih": b_ih, "b_hh": b_hh}
-    _, _, (_, _, _, rec, _, _) = forward(x_t[None], (h_prev, c_prev), params, "NP")
-    return {k: v[0].T for k, v in rec.items()}  # back from the record's columns to (B, H)
+def step(x_t, state, params, variant="vanilla"):
+    """One step of :func:`forward` (the step API of :mod:`lstmlab.numpy.recurrent`): ``((h, c), cache)``.
 
-
-def step_gates(x_t, h_prev, w_ih, w_hh, b_ih, b_hh):
-    """The four gate activations (i, f, g, o) of one torch.nn.LSTM step, each (B, H)."""
-    rec = _single_step(x_t, h_prev, np.zeros_like(h_prev), w_ih, w_hh, b_ih, b_hh)
-    return rec["i"], rec["f"], rec["g"], rec["o"]
-
-
-def step(x_t, h_prev, c_prev, w_ih, w_hh, b_ih, b_hh):
-    """One torch.nn.LSTM step, c = f * c_prev + i * g and h = o * tanh(c); returns (h, c)."""
-    rec = _single_step(x_t, h_prev, c_prev, w_ih, w_hh, b_ih, b_hh)
-    return rec["h"], rec["c"]
-
-
-
-def layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
-    """:func:`step` over a (T, B, D) sequence, as torch.nn.LSTM returns it: ``(h (T, B, H), (h_T, c_T))``."""
-    hs, final, _ = sequence_forward(x, (h0, c0), w_ih, w_hh, b_ih, b_hh)
-    return hs, final
-
-def step_backward(dh, dc, cache):
-    """Full BPTT through one torch.nn.LSTM step; returns ``(dx, (dh_prev, dc_prev), grads)``.
-
-    dh, dc: ∂E/∂h(t) and ∂E/∂c(t) arriving from above and from step t + 1, each (B, H).
-    cache: a dict of the step's ``x`` (B, D), ``h_prev``, ``c_prev``, gate activations ``i``, ``f``,
-    ``g``, ``o``, new cell state ``c`` (each (B, H)) and weights ``w_ih``, ``w_hh``.
-    grads holds ``w_ih``, ``w_hh``, ``b_ih``, ``b_hh`` summed over the batch.
+    :mod:`lstmlab.numpy.lstm_cell` is the same step written one line per equation (NP variant).
     """
-    gates = np.concatenate([cache[k].T for k in "ifog"])[None]  # the record's layout
-    c = cache["c"].T[None]
-    hc = tanh(c)
-    rec = _record(gates, c, hc, cache["o"].T[None] * hc)
-    w_ih, w_hh = cache["w_ih"], cache["w_hh"]
-    # The biases' values play no part in the backward pass; only their presence asks for their grads.
-    no_bias = np.zeros(w_hh.shape[0], dtype=w_hh.dtype)
-    params = {"w_ih": w_ih, "w_hh": w_hh, "b_ih": no_bias, "b_hh": no_bias}
-    full_cache = (cache["x"][None], cache["h_prev"], cache["c_prev"], rec, params, VARIANTS["NP"])
-    dx, (dh_prev, dc_prev), grads = backward(dh[None], (np.zeros_like(dh), dc), full_cache)
-    return dx[0], (dh_prev, dc_prev), grads
+    if not isinstance(x_t, np.ndarray) or x_t.ndim != 2:
+        got = x_t.shape if isinstance(x_t, np.ndarray) else type(x_t).__name__
+        raise ValueError(f"x_t must be an array (B, D), got {got}")
+    _, final, cache = forward(x_t[None], state, params, variant)
+    return final, cache
+
+
+def step_backward(d_state, cache):
+    """Backward pass of :func:`step` given d_state = (dE/dh(t), dE/dc(t)); ``(dx, (dh_prev, dc_prev), grads)``."""
+    dh = d_state[0]
+    dx, d_state_prev, grads = backward(np.zeros((1,) + dh.shape, dtype=dh.dtype), d_state, cache)
+    return dx[0], d_state_prev, grads
+
 
 def sequence_forward(x, state0, w_ih, w_hh, b_ih=None, b_hh=None):
     """torch.nn.LSTM's layer (the NP variant) in the :class:`RecurrentModel` contract."""

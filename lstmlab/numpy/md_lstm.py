@@ -13,7 +13,7 @@ along each dimension d) and has one forget gate per dimension:
 States outside the grid are zero. The tutorial's projection P of Eq. 53 is folded into W_ih (W P is
 one matrix), and one bias replaces torch's two. The scan visits the grid by anti-diagonals (wavefronts):
 all points whose coordinates sum to k depend only on wavefront k - 1, so each wavefront is one batched
-step of :func:`cell_forward`.
+step of :func:`step`.
 """
 
 import numpy as np
@@ -56,23 +56,26 @@ def wavefronts(grid_shape):
     return [points[level == k] for k in range(int(level.max()) + 1)]
 
 
-def cell_forward(x, h_prev, c_prev, params):
-    """Eqs. 53-54 at M points at once: x (M, D), h_prev and c_prev (N, M, H); returns ``(h, c, cache)``."""
+def _cell(x_t, state, params):
+    """:func:`step` without the checks: the scan calls it once per wavefront."""
+    h_prev, c_prev = state
     n_dims, m, hid = h_prev.shape
     hcat = h_prev.transpose(1, 0, 2).reshape(m, n_dims * hid)
-    a = x @ params["w_ih"].T + hcat @ params["w_hh"].T + params["b"]
+    a = x_t @ params["w_ih"].T + hcat @ params["w_hh"].T + params["b"]
     a = a.reshape(m, n_dims + 3, hid)
     i, f, g, o = sigmoid(a[:, 0]), sigmoid(a[:, 1:-2].transpose(1, 0, 2)), tanh(a[:, -2]), sigmoid(a[:, -1])
     c = np.sum(f * c_prev, axis=0) + i * g
     tc = tanh(c)
     h = o * tc
-    cache = {"x": x, "hcat": hcat, "c_prev": c_prev, "i": i, "f": f, "g": g, "o": o, "tc": tc,
+    cache = {"x": x_t, "hcat": hcat, "c_prev": c_prev, "i": i, "f": f, "g": g, "o": o, "tc": tc,
              "params": params}
-    return h, c, cache
+    return (h, c), cache
 
 
-def cell_backward(dh, dc, cache):
-    """Backward pass of :func:`cell_forward`; returns ``(dx, dh_prev, dc_prev, grads)``."""
+def step_backward(d_state, cache):
+    """Backward pass of :func:`step` (and of the scan's cells) given d_state = (dE/dh, dE/dc);
+    returns ``(dx, (dh_prev, dc_prev), grads)``."""
+    dh, dc = d_state
     i, f, g, o, tc = (cache[k] for k in ("i", "f", "g", "o", "tc"))
     params = cache["params"]
     n_dims, m, hid = f.shape
@@ -85,29 +88,20 @@ def cell_backward(dh, dc, cache):
     dc_prev = dc * f
     dh_prev = (da @ params["w_hh"]).reshape(m, n_dims, hid).transpose(1, 0, 2)
     grads = {"w_ih": da.T @ cache["x"], "w_hh": da.T @ cache["hcat"], "b": da.sum(axis=0)}
-    return da @ params["w_ih"], dh_prev, dc_prev, grads
+    return da @ params["w_ih"], (dh_prev, dc_prev), grads
 
 
-def _checked_cell(x, h_prev, c_prev, w_ih, w_hh, b):
-    h_prev, c_prev = np.asarray(h_prev), np.asarray(c_prev)
-    if h_prev.ndim != 3 or c_prev.shape != h_prev.shape or x.ndim != 2 or x.shape[0] != h_prev.shape[1]:
-        raise ValueError(f"expected x (B, D) and h_prev, c_prev (N, B, H), got {x.shape}, {h_prev.shape}, "
+def step(x_t, state, params):
+    """Eqs. 53-54 at M points at once (the step API of :mod:`lstmlab.numpy.recurrent`): x_t (M, D), state
+    (h_prev, c_prev) each (N, M, H), the predecessors' states; returns ``((h, c), cache)``, h and c (M, H)."""
+    if not isinstance(state, tuple) or len(state) != 2:
+        raise ValueError(f"state must be a tuple (h_prev, c_prev), got {state!r:.60}")
+    h_prev, c_prev = (np.asarray(s) for s in state)
+    if h_prev.ndim != 3 or c_prev.shape != h_prev.shape or x_t.ndim != 2 or x_t.shape[0] != h_prev.shape[1]:
+        raise ValueError(f"expected x_t (B, D) and h_prev, c_prev (N, B, H), got {x_t.shape}, {h_prev.shape}, "
                          f"{c_prev.shape}")
-    params = {"w_ih": w_ih, "w_hh": w_hh, "b": b}
-    _check_params(params, x.shape[1], h_prev.shape[0])
-    return cell_forward(x, h_prev, c_prev, params)
-
-
-def step(x, h_prev, c_prev, w_ih, w_hh, b):
-    """One cell, Eqs. 53-54, for a batch: x (B, D), h_prev and c_prev (N, B, H); returns ``(h, c)``."""
-    h, c, _ = _checked_cell(x, h_prev, c_prev, w_ih, w_hh, b)
-    return h, c
-
-
-def gates(x, h_prev, w_ih, w_hh, b):
-    """The gate activations of one cell, ``(i, f, g, o)``: f is (N, B, H), one forget gate per dimension."""
-    _, _, cache = _checked_cell(x, h_prev, np.zeros_like(np.asarray(h_prev)), w_ih, w_hh, b)
-    return cache["i"], cache["f"], cache["g"], cache["o"]
+    _check_params(params, x_t.shape[1], h_prev.shape[0])
+    return _cell(x_t, (h_prev, c_prev), params)
 
 
 def _interior(n_dims):
@@ -135,7 +129,7 @@ def forward(x, params):
         preds = [tuple((points + 1 - unit[d]).T) for d in range(n_dims)]
         h_prev = np.stack([hp[p] for p in preds]).reshape(n_dims, n * batch, hid)
         c_prev = np.stack([cp[p] for p in preds]).reshape(n_dims, n * batch, hid)
-        h, c, cache = cell_forward(x[tuple(points.T)].reshape(n * batch, width), h_prev, c_prev, params)
+        (h, c), cache = _cell(x[tuple(points.T)].reshape(n * batch, width), (h_prev, c_prev), params)
         here = tuple((points + 1).T)
         hp[here], cp[here] = h.reshape(n, batch, hid), c.reshape(n, batch, hid)
         caches.append(cache)
@@ -168,8 +162,8 @@ def backward(dh_out, cache, dc_out=None):
     for points, cell in zip(reversed(wavefronts(grid)), reversed(caches)):
         n = len(points)
         here = tuple((points + 1).T)
-        dxc, dh_prev, dc_prev, g = cell_backward(dhp[here].reshape(n * batch, hid),
-                                                 dcp[here].reshape(n * batch, hid), cell)
+        dxc, (dh_prev, dc_prev), g = step_backward((dhp[here].reshape(n * batch, hid),
+                                                    dcp[here].reshape(n * batch, hid)), cell)
         dx[tuple(points.T)] = dxc.reshape(n, batch, width)
         # Within a wavefront the predecessors along one dimension are distinct points, so the
         # fancy-indexed += never adds twice into the same point.
@@ -180,9 +174,3 @@ def backward(dh_out, cache, dc_out=None):
         for k in grads:
             grads[k] += g[k]
     return dx, grads
-
-
-def scan(x, w_ih, w_hh, b):
-    """:func:`forward` with the parameters as arguments; returns ``(h, c)``, each (S_1..S_N, B, H)."""
-    h, c, _ = forward(x, {"w_ih": w_ih, "w_hh": w_hh, "b": b})
-    return h, c

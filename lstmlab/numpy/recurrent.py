@@ -16,6 +16,24 @@ A concrete model subclasses :class:`RecurrentModel` and supplies four things:
     bias is ``None``).
 
 Both may be plain functions wrapped in ``staticmethod`` or methods; they must not modify ``self``.
+
+The step API. Every NumPy model with a recurrent cell (:mod:`~lstmlab.numpy.rnn`,
+:mod:`~lstmlab.numpy.lstm`, :mod:`~lstmlab.numpy.lstm_cell`, :mod:`~lstmlab.numpy.gru`,
+:mod:`~lstmlab.numpy.md_lstm`) exposes one step and its backward step the same way:
+
+``step(x_t, state, params, **options) -> (state, cache)``
+    ``x_t`` is ``(B, D)``, ``state`` a tuple (``(h,)``, or ``(h, c)`` for the LSTMs), ``params`` a
+    dict keyed like the module's parameters (``w_ih``, ``w_hh``, ``b_ih``, ``b_hh``...), options
+    keyword arguments of the model (the LSTM's ``variant``, the GRU's ``reset_after``...); the new
+    state is a tuple like the old one (its first entry is the step's output), and ``cache`` holds
+    what the backward step needs (the caller only passes it on);
+``step_backward(d_state, cache) -> (dx, d_state_prev, grads)``
+    ``d_state`` the gradients of the loss with respect to the new state (everything that reaches
+    it: from the layer above and from step t + 1), ``d_state_prev`` a tuple like the state, ``grads``
+    a dict keyed like ``params``, summed over the batch.
+
+The exercises ask for other signatures (separate arrays, a cache the student fills in); those are
+adapters in :mod:`lstmlab.grading.adapters`, built on this API.
 Everything else lives here: parameters with torch's names and initialisation, ``from_torch``,
 input checks, and the bookkeeping between torch's flat layout (one entry per layer and direction)
 and the two wrappers that do the work: :mod:`lstmlab.numpy.bidirectional` (the reverse direction,
@@ -30,6 +48,47 @@ from lstmlab.numpy import bidirectional, stacked
 from lstmlab.numpy.init import uniform
 
 _DTYPES = (np.float64, np.float32)
+
+
+def check_step(x_t, state, params, num_gates, num_states=1):
+    """Clear errors for a step's inputs (the step API above); returns the hidden size H."""
+    if not isinstance(x_t, np.ndarray) or x_t.ndim != 2:
+        got = x_t.shape if isinstance(x_t, np.ndarray) else type(x_t).__name__
+        raise ValueError(f"x_t must be an array (B, D), got {got}")
+    if not isinstance(params, dict) or "w_hh" not in params or "w_ih" not in params:
+        raise ValueError(f"params must be a dict with 'w_ih' and 'w_hh', got {params!r:.80}")
+    batch, width = x_t.shape
+    hid = params["w_hh"].shape[-1]
+    expected = {"w_ih": (num_gates * hid, width), "w_hh": (num_gates * hid, hid),
+                "b_ih": (num_gates * hid,), "b_hh": (num_gates * hid,)}
+    for name, array in params.items():
+        if name not in expected:
+            raise ValueError(f"unknown parameter {name!r}: expected some of {sorted(expected)}")
+        if array.shape != expected[name]:
+            raise ValueError(f"{name} must have shape {expected[name]}, got {array.shape}")
+    if not isinstance(state, tuple) or len(state) != num_states:
+        got = f"{len(state)} arrays" if isinstance(state, tuple) else type(state).__name__
+        raise ValueError(f"state must be a tuple of {num_states} arrays (B, H) = {(batch, hid)}, got {got}")
+    for s in state:
+        if s.shape != (batch, hid):
+            raise ValueError(f"every state must have shape (B, H) = {(batch, hid)}, got {s.shape}")
+    return hid
+
+
+def sequence_step(sequence_forward, x_t, state, params, num_gates, *options):
+    """The step API for a one-state layer in the contract above: its ``sequence_forward`` over one step."""
+    check_step(x_t, state, params, num_gates)
+    _, final, cache = sequence_forward(x_t[None], state, params["w_ih"], params["w_hh"], params.get("b_ih"),
+                                       params.get("b_hh"), *options)
+    return final, cache
+
+
+def sequence_step_backward(sequence_backward, d_state, cache):
+    """Backward step of :func:`sequence_step`: ``(dx, d_state_prev, grads)``, grads keyed like params."""
+    dh = d_state[0]
+    dx, d_state_prev, *d_params = sequence_backward(np.zeros((1,) + dh.shape, dtype=dh.dtype), d_state, cache)
+    names = ("w_ih", "w_hh", "b_ih", "b_hh")
+    return dx[0], d_state_prev, {k: g for k, g in zip(names, d_params) if g is not None}
 
 
 class RecurrentModel:

@@ -3,7 +3,7 @@
 import numpy as np
 
 from lstmlab.numpy.activations import tanh, tanh_prime
-from lstmlab.numpy.recurrent import RecurrentModel
+from lstmlab.numpy.recurrent import RecurrentModel, sequence_step, sequence_step_backward
 
 
 def _relu(s):
@@ -74,21 +74,14 @@ def sequence_backward(d_out, d_final_state, cache):
     return dx, (dh,), dw_ih, dw_hh, db_ih, db_hh
 
 
-def tanh_layer(x, h0, w_ih, w_hh, b_ih, b_hh):
-    """Eqs. (6)-(7) as torch.nn.RNN (tanh, both biases) over a (T, B, D) sequence; returns h (T, B, H)."""
-    hs, _, _ = sequence_forward(x, (h0,), w_ih, w_hh, b_ih, b_hh)
-    return hs
+def step(x_t, state, params, nonlinearity="tanh"):
+    """One step of :func:`sequence_forward` (the step API of :mod:`lstmlab.numpy.recurrent`): ``((h,), cache)``."""
+    return sequence_step(sequence_forward, x_t, state, params, 1, nonlinearity)
 
 
-def tanh_layer_backward(d_h, x, h0, h, w_ih, w_hh):
-    """BPTT through :func:`tanh_layer` given ∂E/∂h(t) for every t (Eq. 12 summed over T).
-
-    ``h`` is the layer's output (T, B, H). Returns ``(dx, dh0, dw_ih, dw_hh, db_ih, db_hh)``.
-    """
-    bias_shape = (w_hh.shape[0],)
-    cache = (x, h0, h, w_ih, w_hh, (bias_shape, bias_shape), "tanh")
-    dx, (dh0,), dw_ih, dw_hh, db_ih, db_hh = sequence_backward(d_h, (np.zeros_like(h0),), cache)
-    return dx, dh0, dw_ih, dw_hh, db_ih, db_hh
+def step_backward(d_state, cache):
+    """Backward pass of :func:`step` given d_state = (dE/dh(t),); returns ``(dx, (dh_prev,), grads)``."""
+    return sequence_step_backward(sequence_backward, d_state, cache)
 
 
 class RNN(RecurrentModel):

@@ -1,11 +1,12 @@
-"""The small step functions that the Part II and III exercises are graded against: each checked
-against torch (float64) or central differences, with random non-zero, asymmetric parameters."""
+"""The exercises' functions (lstmlab.grading.adapters, and the 1997 partials the ch13 exercise uses):
+each checked against torch (float64) or central differences, with random non-zero, asymmetric parameters."""
 
 import numpy as np
 import pytest
 import torch
 
-from lstmlab.numpy import lstm, lstm_original, rnn, rtrl
+from lstmlab.grading import adapters
+from lstmlab.numpy import lstm_original, rtrl
 from lstmlab.numpy.activations import g_squash, sigmoid
 from lstmlab.numpy.gradcheck import numerical_gradient, relative_error
 
@@ -29,7 +30,7 @@ def test_tanh_layer_matches_torch_rnn():
                             ("bias_ih_l0", b_ih), ("bias_hh_l0", b_hh)):
             getattr(net, name).copy_(torch.tensor(value))
         out, _ = net(torch.tensor(x), torch.tensor(h0)[None])
-    np.testing.assert_allclose(rnn.tanh_layer(x, h0, w_ih, w_hh, b_ih, b_hh), out.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(adapters.rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh), out.numpy(), rtol=1e-12)
 
 
 def test_tanh_layer_backward_central_differences():
@@ -38,11 +39,11 @@ def test_tanh_layer_backward_central_differences():
     arrays = {"x": x, "h0": h0, "w_ih": w_ih, "w_hh": w_hh, "b_ih": b_ih, "b_hh": b_hh}
 
     def loss():
-        return float(np.sum(weights * rnn.tanh_layer(x, h0, w_ih, w_hh, b_ih, b_hh)))
+        return float(np.sum(weights * adapters.rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh)))
 
-    h = rnn.tanh_layer(x, h0, w_ih, w_hh, b_ih, b_hh)
+    h = adapters.rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh)
     analytic = dict(zip(("x", "h0", "w_ih", "w_hh", "b_ih", "b_hh"),
-                        rnn.tanh_layer_backward(weights, x, h0, h, w_ih, w_hh)))
+                        adapters.rnn_bptt(weights, x, h0, h, w_ih, w_hh)))
     for name, array in arrays.items():
         assert relative_error(analytic[name], numerical_gradient(loss, array)) <= 1e-7, name
 
@@ -102,10 +103,10 @@ def test_lstm_step_and_gates_match_torch_lstm_cell():
     with torch.no_grad():
         state = (torch.tensor(h_prev), torch.tensor(c_prev))
         h, c = torch_cell(w_ih, w_hh, b_ih, b_hh)(torch.tensor(x_t), state)
-    got_h, got_c = lstm.step(x_t, h_prev, c_prev, w_ih, w_hh, b_ih, b_hh)
+    got_h, got_c = adapters.lstm_step(x_t, h_prev, c_prev, w_ih, w_hh, b_ih, b_hh)
     np.testing.assert_allclose(got_h, h.numpy(), rtol=1e-12)
     np.testing.assert_allclose(got_c, c.numpy(), rtol=1e-12)
-    i, f, g, o = lstm.step_gates(x_t, h_prev, w_ih, w_hh, b_ih, b_hh)
+    i, f, g, o = adapters.lstm_gates(x_t, h_prev, w_ih, w_hh, b_ih, b_hh)
     np.testing.assert_allclose(f * c_prev + i * g, got_c, rtol=1e-12)
     np.testing.assert_allclose(o * np.tanh(got_c), got_h, rtol=1e-12)
     a = x_t @ w_ih.T + b_ih + h_prev @ w_hh.T + b_hh
@@ -122,7 +123,7 @@ def test_lstm_layer_matches_torch_lstm():
                             ("bias_ih_l0", b_ih), ("bias_hh_l0", b_hh)):
             getattr(net, name).copy_(torch.tensor(value))
         out, (h_n, c_n) = net(torch.tensor(x), (torch.tensor(h_prev)[None], torch.tensor(c_prev)[None]))
-    hs, (h_T, c_T) = lstm.layer(x, h_prev, c_prev, w_ih, w_hh, b_ih, b_hh)
+    hs, (h_T, c_T) = adapters.lstm_layer(x, h_prev, c_prev, w_ih, w_hh, b_ih, b_hh)
     np.testing.assert_allclose(hs, out.numpy(), rtol=1e-12)
     np.testing.assert_allclose(h_T, h_n[0].numpy(), rtol=1e-12)
     np.testing.assert_allclose(c_T, c_n[0].numpy(), rtol=1e-12)
@@ -136,11 +137,11 @@ def test_lstm_step_backward_matches_torch_autograd():
     h, c = cell(leaves[0], (leaves[1], leaves[2]))
     (h * torch.tensor(dh) + c * torch.tensor(dc)).sum().backward()
 
-    i, f, g, o = lstm.step_gates(x_t, h_prev, w_ih, w_hh, b_ih, b_hh)
+    i, f, g, o = adapters.lstm_gates(x_t, h_prev, w_ih, w_hh, b_ih, b_hh)
     c_new = f * c_prev + i * g
     cache = {"x": x_t, "h_prev": h_prev, "c_prev": c_prev, "i": i, "f": f, "g": g, "o": o, "c": c_new,
              "w_ih": w_ih, "w_hh": w_hh}
-    dx, (dh_prev, dc_prev), grads = lstm.step_backward(dh, dc, cache)
+    dx, (dh_prev, dc_prev), grads = adapters.lstm_step_backward(dh, dc, cache)
     for got, leaf in zip((dx, dh_prev, dc_prev), leaves):
         np.testing.assert_allclose(got, leaf.grad.numpy(), rtol=1e-10)
     for name, param in (("w_ih", cell.weight_ih), ("w_hh", cell.weight_hh), ("b_ih", cell.bias_ih),
