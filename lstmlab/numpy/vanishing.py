@@ -5,7 +5,8 @@ network (:mod:`lstmlab.numpy.fully_recurrent`) and propagated back by the BPTT c
 signal that arrives at unit v, q steps earlier, divided by the one injected, is the scaling factor
 ∂ϑ_v(t-q)/∂ϑ_o(t). Predicted: the same factor from Eq. (21), either as the literal sum over all
 paths through the unrolled network (only for tiny networks) or as the product of the q Jacobians
-diag(f'(z(τ))) W_UU that the sum over paths amounts to.
+diag(f'(z(τ))) W_UU that the sum over paths amounts to. ``W`` is the fully recurrent net's,
+sender first (``W[v, u]``, see CONTRIBUTING.md).
 
 The experiment: many standard tanh RNNs (:func:`lstmlab.numpy.rnn.sequence_forward`, trained by
 BPTT) are trained side by side on a task whose time lag is a parameter, and the fraction of them
