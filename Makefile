@@ -25,12 +25,14 @@ $(VENDOR)/.installed: book/_vendor/package.json book/_vendor/package-lock.json b
 
 # The execution cache (.jupyter_cache, see _config.yml) knows a chapter's code, not the package it
 # imports: it is kept only while lstmlab/, results/ and the lock are as they were when it was filled.
+# Clearing it also drops Sphinx's record of what it has read, so that every chapter is read (and
+# executed) again, not only the changed ones.
 CACHE_KEY = $(shell cat requirements.txt $$(git ls-files -co --exclude-standard lstmlab results | sort) \
 	2>/dev/null | sha256sum | cut -c1-16)
 .PHONY: execution-cache
 execution-cache:
 	@if [ "$$(cat .jupyter_cache/.key 2>/dev/null)" != "$(CACHE_KEY)" ]; then \
-		rm -rf .jupyter_cache _build/jupyter_execute && mkdir -p .jupyter_cache && \
+		rm -rf .jupyter_cache _build/.doctrees _build/jupyter_execute _build/page && mkdir -p .jupyter_cache && \
 		echo "$(CACHE_KEY)" > .jupyter_cache/.key && echo "execution cache cleared (package changed)"; fi
 
 book: $(STAMP) $(VENDOR)/.installed execution-cache
