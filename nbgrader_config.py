@@ -1,5 +1,7 @@
 """nbgrader configuration of the lstmlab course (see README, "For instructors")."""
 
+import os
+
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests,
                                     GetGrades, IgnorePattern, LimitOutput)
@@ -11,7 +13,6 @@ from lstmlab.grading.sandbox import KERNEL_NAME
 c = get_config()  # noqa: F821  (provided by nbgrader)
 
 c.CourseDirectory.course_id = "lstmlab"
-import os
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"

@@ -56,8 +56,8 @@ def test_exercises_are_exactly_what_nbgrader_generates(tmp_path):
     shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
     shutil.copytree(ROOT / "solutions", tmp_path / "solutions")
     for assignment in ASSIGNMENTS:
-        result = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force", "--no-db"],
-                                cwd=tmp_path, capture_output=True, text=True)
+        command = [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force", "--no-db"]
+        result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
         assert result.returncode == 0, result.stderr[-3000:]
         fresh, stored = tmp_path / "exercises" / assignment, ROOT / "exercises" / assignment
         names = sorted(p.name for p in fresh.iterdir())

@@ -283,7 +283,7 @@ def test_gru_vs_lstm_tiny_run_records_curves_and_counts():
     result = json.loads(json.dumps(run("gru_vs_lstm", reduced=True, seed=1, quiet=True, trials=1,
                                        max_sequences=800), default=runner._jsonable))
     assert result["experiment"] == "gru_vs_lstm" and result["setup"]["trials"] == 1
-    for task, entry in result["tasks"].items():
+    for entry in result["tasks"].values():
         assert set(entry["runs"]) == {"GRU", "LSTM"}
         for runs in entry["runs"].values():
             assert len(runs) == 1 and 0 <= runs[0]["test_error"] <= 1

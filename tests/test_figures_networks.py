@@ -4,11 +4,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.patches import Circle  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
+from matplotlib.patches import Circle
 
-from lstmlab.figures import networks  # noqa: E402
+from lstmlab.figures import networks
 
 EXPECTED_UNITS = {"feedforward": 7, "elman": 10, "jordan": 9, "partially_recurrent": 7,
                   "fully_recurrent": 5, "unfolded": 2 + 2 * 4}

@@ -39,7 +39,7 @@ def torch_step_reference(x, state0, params, name):
     leaves = (xt, h, c)
     rows = {gate: slice(k * H, (k + 1) * H) for k, gate in enumerate("ifgo")}
 
-    def net(gate, h_prev):
+    def net(gate, h_prev, t):
         z = xt[t] @ p["w_ih"][rows[gate]].T + h_prev @ p["w_hh"][rows[gate]].T
         if "b_ih" in p:
             z = z + p["b_ih"][rows[gate]] + p["b_hh"][rows[gate]]
@@ -49,7 +49,7 @@ def torch_step_reference(x, state0, params, name):
     previous = None  # (i, f, o) of the previous step for FGR
     outs = []
     for t in range(x.shape[0]):
-        z = {gate: net(gate, h) for gate in "ifgo"}
+        z = {gate: net(gate, h, t) for gate in "ifgo"}
         if name == "FGR" and previous is not None:
             stacked = torch.cat(previous, dim=1)
             for k, gate in enumerate("ifo"):

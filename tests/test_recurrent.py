@@ -20,7 +20,7 @@ def toy_forward(x, state0, w_ih, w_hh, b_ih, b_hh):
         if b_ih is not None:
             z = z + b_ih + b_hh
         a, g = tanh(z[:, :rows // 2]), sigmoid(z[:, rows // 2:])
-        c_prev, h_prev = c, h
+        h_prev = h
         c = c + a * g
         h = tanh(c)
         out[t] = h

@@ -353,7 +353,10 @@ def test_cuda_bfloat16_stays_as_near_float64_as_cudnn_must(cls, level, full_floa
     exact = TORCH[cls](D, H, num_layers=2, bidirectional=True, dtype=torch.float64)
     exact.load_state_dict({k: v.double().cpu() for k, v in reference.state_dict().items()})
     x, state = cuda_problem(cls, torch.bfloat16)
-    as_float64 = (lambda s: s.double().cpu())
+
+    def as_float64(s):
+        return s.double().cpu()
+
     x64 = as_float64(x)
     state64 = tuple(map(as_float64, state)) if cls is LSTM else as_float64(state)
     with torch.no_grad():

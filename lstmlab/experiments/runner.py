@@ -5,7 +5,7 @@ import os
 import platform
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import numpy as np
 
@@ -174,7 +174,7 @@ def versions():
 def record(name, setup, outcome, wall, seed, reduced, argv=None):
     """The JSON-ready record of one run."""
     return {"experiment": name, "reduced": reduced, "seed": seed, "setup": setup, **outcome,
-            "wall_time_s": round(wall, 2), "finished_utc": datetime.now(timezone.utc).isoformat(),
+            "wall_time_s": round(wall, 2), "finished_utc": datetime.now(UTC).isoformat(),
             "command": argv, "machine": machine(), "versions": versions()}
 
 

@@ -207,7 +207,7 @@ def draw_truncation():
     fig, ax = blank_figure(7.0, 5.6, "What the truncated hybrid keeps and cuts")
     kept, cut = "#2b6cb0", "#c53030"
     rows = {"net": 0.0, "s": 1.6, "y_c": 3.0, "y_o": 4.3}
-    for t, (x, label) in enumerate(((1.6, r"\tau - 1"), (5.6, r"\tau"))):
+    for x, label in ((1.6, r"\tau - 1"), (5.6, r"\tau")):
         _box(ax, (x, rows["net"]), f"$z_c, z_{{\\mathrm{{in}}}}, z_\\varphi, z_{{\\mathrm{{out}}}}({label})$",
              "node:net", FILL["gate"], width=2.6)
         _box(ax, (x, rows["s"]), f"$s_c({label})$", "node:s", FILL["cec"])

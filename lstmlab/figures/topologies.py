@@ -7,7 +7,6 @@ element carries a matplotlib ``gid`` (``"chain:fwd"``, ``"link:up"``, ...) so th
 them.
 """
 
-import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from lstmlab.figures.networks import blank_figure

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lstmlab.numpy.activations import identity_prime, sigmoid, sigmoid_prime, tanh, tanh_prime
+from lstmlab.numpy.activations import identity_prime, sigmoid, sigmoid_prime, tanh_prime
 from lstmlab.numpy.init import uniform_params
 from lstmlab.numpy.recurrent import RecurrentModel
 

@@ -201,7 +201,7 @@ def _measure(device, dtype, shapes, models, repeats, warmup, quick, progress, sa
         "device": device.type,
         "quick": quick,
         "complete": False,
-        "created_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created_utc": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "reference": "cuDNN (torch.nn on CUDA)" if device.type == "cuda" else "torch.nn's CPU kernels",
         "config": {"dtype": dtype_name, "repeats": repeats, "warmup": warmup,
                    "statistic": "median" if device.type == "cuda" else "minimum",
