@@ -51,6 +51,7 @@ def test_checked_in_references_are_what_lstmlab_generates(assignment):
     assert set(stored_visible["values"]) < set(stored_hidden["values"])
 
 
+@pytest.mark.grading  # an nbgrader batch over every assignment: minutes, so not in make test-fast
 def test_exercises_are_exactly_what_nbgrader_generates(tmp_path):
     """exercises/ must not drift from solutions/: regenerate the release and compare every file."""
     shutil.copy(ROOT / "nbgrader_config.py", tmp_path)

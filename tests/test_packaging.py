@@ -94,6 +94,7 @@ NUMPY_ONLY = textwrap.dedent("""
 """)
 
 
+@pytest.mark.install
 def test_numpy_models_import_from_the_wheel_with_numpy_alone(wheel, tmp_path):
     python, pip = empty_venv(tmp_path / "venv")
     run(*pip, "--no-deps", wheel, "numpy")
