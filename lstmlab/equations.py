@@ -1,0 +1,318 @@
+"""The tutorial's equations against the code and the tests that stand behind them (the book's appendix).
+
+Three sources, read without importing anything they describe:
+
+* ``book/appendix/equations.toml``: every numbered equation of the tutorial (as printed, where it is
+  taught, its status), the unnumbered in-text formulas, and the papers' own inconsistencies;
+* a line ``Implements: Eq. 41.`` (or ``Eqs. 24-38, 40.``) in the docstring of a function or class
+  under ``lstmlab/``;
+* a marker ``@pytest.mark.equation(41)`` on a test under ``tests/``.
+
+:func:`problems` lists everything that makes the index stale (the staleness test asserts it is
+empty); :func:`tables` renders the appendix's tables as HTML.
+"""
+
+import ast
+import html
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path("book/appendix/equations.toml")
+STATUSES = ("as printed", "corrected", "not implemented")
+_IMPLEMENTS = re.compile(r"^\s*Implements:\s*Eqs?\.\s*([0-9][0-9,\s\-–]*?)\.?\s*$", re.M)
+_ERRATUM = re.compile(r"^:::\{admonition\} (Errat(?:um|a)[^\n]*)\n((?::[a-z]+:[^\n]*\n)*)", re.M)
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where an equation is implemented or tested: ``path`` (from the root), qualified name, line."""
+
+    path: str
+    name: str
+    line: int
+
+    @property
+    def node_id(self):
+        return f"{self.path}::{self.name.replace('.', '::')}"
+
+
+def numbers(text):
+    """'24-38, 40' -> [24, ..., 38, 40]."""
+    out = []
+    for part in re.split(r"\s*,\s*", text.strip()):
+        low, _, high = part.replace("–", "-").partition("-")
+        out.extend(range(int(low), int(high or low) + 1))
+    return out
+
+
+def _definitions(tree):
+    """(qualified name, node) of every function and class, nested ones included."""
+    stack = [("", tree)]
+    while stack:
+        prefix, node = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                name = prefix + child.name
+                yield name, child
+                stack.append((name + ".", child))
+
+
+def code_sites(root=ROOT):
+    """{equation: [Site]} from the ``Implements:`` lines of the docstrings under lstmlab/."""
+    sites = {}
+    for path in sorted((root / "lstmlab").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for name, node in _definitions(tree):
+            for match in _IMPLEMENTS.finditer(ast.get_docstring(node) or ""):
+                for n in numbers(match.group(1)):
+                    sites.setdefault(n, []).append(Site(str(path.relative_to(root)), name, node.lineno))
+    return sites
+
+
+def _equation_marks(node):
+    """The numbers of every ``@pytest.mark.equation(41, "44-46")`` on a test."""
+    for deco in node.decorator_list:
+        if isinstance(deco, ast.Call) and ast.unparse(deco.func) == "pytest.mark.equation":
+            yield [n for arg in deco.args for n in numbers(str(ast.literal_eval(arg)))]
+
+
+def tested_sites(root=ROOT):
+    """({equation: [Site]} from ``@pytest.mark.equation(...)``, {node id: Site} of every test)."""
+    marked, every = {}, {}
+    for path in sorted((root / "tests").glob("test_*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for name, node in _definitions(tree):
+            if not node.name.startswith(("test_", "Test")):
+                continue
+            site = Site(str(path.relative_to(root)), name, node.lineno)
+            every[site.node_id] = site
+            for args in _equation_marks(node):
+                for n in args:
+                    marked.setdefault(n, []).append(site)
+    return marked, every
+
+
+def errata(root=ROOT):
+    """Every erratum box of the book: ``(label, title, chapter path without .md)``; label None if unnamed."""
+    boxes = []
+    for path in sorted((root / "book").rglob("*.md")):
+        for match in _ERRATUM.finditer(path.read_text(encoding="utf-8")):
+            name = re.search(r"^:name:\s*(\S+)", match.group(2), re.M)
+            boxes.append((name.group(1) if name else None, match.group(1),
+                          str(path.relative_to(root).with_suffix(""))))
+    return boxes
+
+
+def load(root=ROOT):
+    """The data file as a dict: ``equation``, ``unnumbered`` and ``paper`` lists of rows."""
+    return tomllib.loads((root / DATA).read_text(encoding="utf-8"))
+
+
+def tutorial_numbers(text):
+    """The equation numbers printed in the tutorial's Markdown (``\\quad (n)`` or ``\\tag{n}``)."""
+    return sorted({int(n) for n in re.findall(r"(?:\\quad|\\tag)\s*\{?\s*\(?(\d+)\)?\}?\s*\$\$", text)})
+
+
+def problems(root=ROOT, tutorial=None):
+    """Everything that makes the index stale or incomplete, as sentences; empty when it is sound."""
+    data = load(root)
+    rows = data["equation"]
+    found = []
+    seen = [row["number"] for row in rows]
+    expected = tutorial_numbers(Path(tutorial).read_text(encoding="utf-8")) if tutorial else range(1, max(seen) + 1)
+    for n in expected:
+        if n not in seen:
+            found.append(f"Eq. {n} has no row")
+    for n in {n for n in seen if seen.count(n) > 1}:
+        found.append(f"Eq. {n} has more than one row")
+    code = code_sites(root)
+    marked, every = tested_sites(root)
+    labels = {label for label, _, _ in errata(root)}
+    for label, title, chapter in errata(root):
+        if label is None:
+            found.append(f"the erratum box '{title}' in {chapter} has no :name: to link to")
+    chapters = {str(p.relative_to(root).with_suffix("")) for p in (root / "book").rglob("*.md")}
+    for n in sorted(set(code) | set(marked)):
+        if n not in seen:
+            found.append(f"Eq. {n} is annotated in the code or tests but has no row")
+    for row in rows + data.get("unnumbered", []):
+        where = f"Eq. {row['number']}" if "number" in row else f"the formula '{row['formula'][:40]}'"
+        status = row.get("status")
+        if status not in STATUSES:
+            found.append(f"{where}: unknown status {status!r}")
+        for chapter in row.get("chapters", []):
+            if chapter not in chapters:
+                found.append(f"{where}: chapter {chapter} does not exist")
+        for label in row.get("errata", []):
+            if label not in labels:
+                found.append(f"{where}: no erratum box is named {label}")
+        for node in row.get("tests", []) + row.get("evidence", []):
+            if node not in every:
+                found.append(f"{where}: test {node} does not exist")
+        if status == "corrected":
+            if "number" in row and not row.get("evidence"):
+                found.append(f"{where} is corrected but names no evidence test")
+            if not row.get("correction") or not row.get("wrong"):
+                found.append(f"{where} is corrected but does not say what is wrong and the right form")
+            if not row.get("errata"):
+                found.append(f"{where} is corrected but links no erratum box")
+        if status == "not implemented" and not row.get("reason"):
+            found.append(f"{where} is not implemented but gives no reason")
+    for row in rows:
+        n, status = row["number"], row.get("status")
+        tagged = {site.node_id for site in marked.get(n, [])}
+        for node in row.get("evidence", []):
+            if node in every and node not in tagged:
+                found.append(f"Eq. {n}: evidence test {node} lacks @pytest.mark.equation({n})")
+        if status in ("as printed", "corrected"):
+            if not code.get(n):
+                found.append(f"Eq. {n} is {status} but no docstring says 'Implements: Eq. {n}.'")
+            if not marked.get(n):
+                found.append(f"Eq. {n} is {status} but no test is marked @pytest.mark.equation({n})")
+        if status == "not implemented" and code.get(n):
+            found.append(f"Eq. {n} is 'not implemented' but {code[n][0].name} says it implements it")
+    return found
+
+
+# --- rendering -------------------------------------------------------------------------------------
+
+SOURCE_PAGES = Path("book/_static/source")
+
+
+def write_source_pages(root=ROOT):
+    """Highlighted copies of every annotated file, with line anchors ``#L<n>``, under book/_static."""
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import PythonLexer
+
+    formatter = HtmlFormatter(linenos="inline", lineanchors="L", anchorlinenos=True, full=True,
+                              wrapcode=True)
+    code = code_sites(root)
+    marked, _ = tested_sites(root)
+    paths = {s.path for sites in list(code.values()) + list(marked.values()) for s in sites}
+    for rel in sorted(paths):
+        target = root / SOURCE_PAGES / (rel + ".html")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        formatter.title = rel
+        target.write_text(highlight((root / rel).read_text(encoding="utf-8"), PythonLexer(), formatter),
+                          encoding="utf-8")
+
+
+def _href(page_dir, target):
+    """Relative link from the built page of book/<page_dir>/x.md to a path of the built book."""
+    depth = len(Path(page_dir).parts) + 1
+    return "../" * depth + target
+
+
+def _source_link(site, page_dir):
+    href = _href(page_dir, f"_static/source/{site.path}.html#L-{site.line}")
+    return f'<a href="{href}"><code>{html.escape(site.name)}</code></a>'
+
+
+def _chapter_link(chapter, titles, page_dir):
+    href = _href(page_dir, chapter + ".html")
+    return f'<a href="{href}">{html.escape(titles.get(chapter, chapter))}</a>'
+
+
+def _titles(root):
+    out = {}
+    for path in (root / "book").rglob("*.md"):
+        head = re.search(r"^# (.+)$", path.read_text(encoding="utf-8"), re.M)
+        out[str(path.relative_to(root).with_suffix(""))] = head.group(1).strip() if head else path.stem
+    return out
+
+
+def _math(latex):
+    return "\\(" + html.escape(" ".join(latex.split())) + "\\)"
+
+
+def _text(text):
+    """Row prose: HTML-escaped, with $...$ turned into MathJax inline math."""
+    return re.sub(r"\$([^$]+)\$", lambda m: "\\(" + m.group(1) + "\\)", html.escape(text, quote=False))
+
+
+def _table(header, rows, cls="lstmlab-eq"):
+    head = "".join(f"<th>{h}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+_STYLE = """<style>
+table.lstmlab-eq {border-collapse: collapse; font-size: 0.85em; width: 100%;}
+table.lstmlab-eq td, table.lstmlab-eq th {border: 1px solid #ccc; padding: 4px 6px; vertical-align: top;}
+table.lstmlab-eq td:nth-child(2) {max-width: 22em; overflow-x: auto;}
+.st-corrected {color: #a33; font-weight: bold;} .st-printed {color: #262;} .st-not {color: #666;}
+</style>"""
+
+
+def _status(row, errata_by_label, titles, page_dir):
+    status = row["status"]
+    cls = {"as printed": "st-printed", "corrected": "st-corrected"}.get(status, "st-not")
+    parts = [f'<span class="{cls}">{status}</span>']
+    if status == "corrected":
+        parts.append(f"<br><b>wrong:</b> {_text(row['wrong'])}")
+        parts.append(f"<br><b>right:</b> {_math(row['correction'])}")
+    if status == "not implemented":
+        parts.append(f"<br>{_text(row['reason'])}")
+    if row.get("note"):
+        parts.append(f"<br><i>{_text(row['note'])}</i>")
+    for label in row.get("errata", []):
+        title, chapter = errata_by_label[label]
+        href = _href(page_dir, f"{chapter}.html#{label}")
+        parts.append(f'<br>→ <a href="{href}">{html.escape(title)}</a>')
+    return "".join(parts)
+
+
+def tables(root=ROOT, page_dir="appendix"):
+    """HTML of the appendix: ``{"summary", "numbered", "unnumbered", "papers"}``."""
+    data = load(root)
+    titles = _titles(root)
+    code = code_sites(root)
+    marked, every = tested_sites(root)
+    boxes = errata(root)
+    by_label = {label: (title, chapter) for label, title, chapter in boxes if label}
+    rows = data["equation"]
+
+    numbered = []
+    for row in rows:
+        n = row["number"]
+        tests = sorted({s.node_id: s for s in marked.get(n, [])}.values(), key=lambda s: s.node_id)
+        evidence = set(row.get("evidence", []))
+        test_cells = [_source_link(s, page_dir) + (" <b>(evidence)</b>" if s.node_id in evidence else "")
+                      for s in tests]
+        numbered.append([
+            f'<span id="eq-{n}">({n})</span>',
+            _math(row["latex"]),
+            f"{row['section']}<br>" + "<br>".join(_chapter_link(c, titles, page_dir) for c in row.get("chapters", [])),
+            "<br>".join(_source_link(s, page_dir) for s in code.get(n, [])),
+            "<br>".join(test_cells),
+            _status(row, by_label, titles, page_dir),
+        ])
+    unnumbered = [[row["section"], _math(row["formula"]),
+                   "<br>".join(_chapter_link(c, titles, page_dir) for c in row.get("chapters", [])),
+                   _status(row, by_label, titles, page_dir)] for row in data.get("unnumbered", [])]
+    papers = [[_text(row["paper"]), _text(row["inconsistency"]), _text(row["course"])]
+              for row in data.get("paper", [])]
+
+    counts = {s: sum(row["status"] == s for row in rows) for s in STATUSES}
+    box_items = "".join(
+        f'<li><a href="{_href(page_dir, chapter + ".html#" + label)}">{html.escape(title)}</a>'
+        f" — {html.escape(titles.get(chapter, chapter))}</li>" for label, title, chapter in boxes)
+    summary = (
+        f"<p>The tutorial numbers <b>{len(rows)}</b> equations. <b>{counts['as printed']}</b> are implemented "
+        f"as printed, <b>{counts['corrected']}</b> are implemented in a corrected form, and "
+        f"<b>{counts['not implemented']}</b> are not implemented. Beside them, "
+        f"<b>{len(unnumbered)}</b> unnumbered formulas are checked in the second table and "
+        f"<b>{len(papers)}</b> inconsistencies of the original papers are listed in the third. "
+        f"<b>{sum(len(v) for v in code.values())}</b> annotated functions and "
+        f"<b>{len({s.node_id for v in marked.values() for s in v})}</b> marked tests stand behind "
+        f"them.</p><p>The book's <b>{len(boxes)}</b> erratum boxes:</p><ul>{box_items}</ul>")
+    return {
+        "summary": _STYLE + summary,
+        "numbered": _STYLE + _table(["Eq.", "as printed", "taught in", "implemented by", "tested by", "status"], numbered),
+        "unnumbered": _STYLE + _table(["Sec.", "formula as printed", "taught in", "status"], unnumbered),
+        "papers": _STYLE + _table(["paper", "what it says against itself", "what the course does"], papers),
+    }
