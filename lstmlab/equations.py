@@ -208,8 +208,10 @@ def _href(page_dir, target):
 
 
 def _source_link(site, page_dir):
+    """The site's name (module.function for code, the test's name for tests) linked to its line."""
     href = _href(page_dir, f"_static/source/{site.path}.html#L-{site.line}")
-    return f'<a href="{href}"><code>{html.escape(site.name)}</code></a>'
+    shown = site.name if site.path.startswith("tests/") else f"{Path(site.path).stem}.{site.name}"
+    return f'<a href="{href}" title="{html.escape(site.path)}"><code>{html.escape(shown)}</code></a>'
 
 
 def _chapter_link(chapter, titles, page_dir):
@@ -230,21 +232,27 @@ def _math(latex):
 
 
 def _text(text):
-    """Row prose: HTML-escaped, with $...$ turned into MathJax inline math."""
-    return re.sub(r"\$([^$]+)\$", lambda m: "\\(" + m.group(1) + "\\)", html.escape(text, quote=False))
+    """Row prose: HTML-escaped, $...$ as MathJax inline math, `...` as code."""
+    text = re.sub(r"\$([^$]+)\$", lambda m: "\\(" + m.group(1) + "\\)", html.escape(text, quote=False))
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
 
 
-def _table(header, rows, cls="lstmlab-eq"):
+def _table(header, rows, widths, cls="lstmlab-eq"):
+    cols = "".join(f'<col style="width: {w}%">' for w in widths)
     head = "".join(f"<th>{h}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return f'<div class="mathjax_process"><table class="{cls}"><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 _STYLE = """<style>
-table.lstmlab-eq {border-collapse: collapse; font-size: 0.85em; width: 100%;}
-table.lstmlab-eq td, table.lstmlab-eq th {border: 1px solid #ccc; padding: 4px 6px; vertical-align: top;}
-table.lstmlab-eq td:nth-child(2) {max-width: 22em; overflow-x: auto;}
-.st-corrected {color: #a33; font-weight: bold;} .st-printed {color: #262;} .st-not {color: #666;}
+table.lstmlab-eq {border-collapse: collapse; font-size: 0.8em; width: 100% !important;
+  table-layout: fixed !important;}  /* the theme sets output tables to auto layout */
+table.lstmlab-eq td, table.lstmlab-eq th {border: 1px solid #ccc; padding: 4px 6px; vertical-align: top;
+  overflow-wrap: anywhere; overflow-x: auto;}
+table.lstmlab-eq code {white-space: normal; font-size: 0.95em;}
+table.lstmlab-eq .what {color: #666; font-size: 0.9em;}
+.st-corrected {color: #a33; font-weight: bold;} .st-printed {color: #262; font-weight: bold;}
+.st-not {color: #666; font-weight: bold;}
 </style>"""
 
 
@@ -281,16 +289,17 @@ def tables(root=ROOT, page_dir="appendix"):
         n = row["number"]
         tests = sorted({s.node_id: s for s in marked.get(n, [])}.values(), key=lambda s: s.node_id)
         evidence = set(row.get("evidence", []))
-        test_cells = [_source_link(s, page_dir) + (" <b>(evidence)</b>" if s.node_id in evidence else "")
-                      for s in tests]
-        numbered.append([
-            f'<span id="eq-{n}">({n})</span>',
-            _math(row["latex"]),
-            f"{row['section']}<br>" + "<br>".join(_chapter_link(c, titles, page_dir) for c in row.get("chapters", [])),
-            "<br>".join(_source_link(s, page_dir) for s in code.get(n, [])),
-            "<br>".join(test_cells),
-            _status(row, by_label, titles, page_dir),
-        ])
+        where = ['<span class="what">taught in</span> '
+                 + ", ".join(_chapter_link(c, titles, page_dir) for c in row.get("chapters", []))]
+        if code.get(n):
+            where.append('<span class="what">code</span> '
+                         + ", ".join(_source_link(s, page_dir) for s in code[n]))
+        if tests:
+            where.append('<span class="what">tests</span> ' + ", ".join(
+                _source_link(s, page_dir) + (" (evidence)" if s.node_id in evidence else "") for s in tests))
+        numbered.append([f'<span id="eq-{n}">({n})</span><br><span class="what">Sec. {row["section"]}</span>',
+                         _math(row["latex"]), "<br>".join(where),
+                         _status(row, by_label, titles, page_dir)])
     unnumbered = [[row["section"], _math(row["formula"]),
                    "<br>".join(_chapter_link(c, titles, page_dir) for c in row.get("chapters", [])),
                    _status(row, by_label, titles, page_dir)] for row in data.get("unnumbered", [])]
@@ -311,8 +320,10 @@ def tables(root=ROOT, page_dir="appendix"):
         f"<b>{len({s.node_id for v in marked.values() for s in v})}</b> marked tests stand behind "
         f"them.</p><p>The book's <b>{len(boxes)}</b> erratum boxes:</p><ul>{box_items}</ul>")
     return {
-        "summary": _STYLE + summary,
-        "numbered": _STYLE + _table(["Eq.", "as printed", "taught in", "implemented by", "tested by", "status"], numbered),
-        "unnumbered": _STYLE + _table(["Sec.", "formula as printed", "taught in", "status"], unnumbered),
-        "papers": _STYLE + _table(["paper", "what it says against itself", "what the course does"], papers),
+        "summary": _STYLE + f'<div class="mathjax_process">{summary}</div>',
+        "numbered": _STYLE + _table(["Eq.", "as printed", "where", "status"], numbered, [7, 41, 25, 27]),
+        "unnumbered": _STYLE + _table(["Sec.", "formula as printed", "taught in", "status"], unnumbered,
+                                      [8, 45, 17, 30]),
+        "papers": _STYLE + _table(["paper", "what it says against itself", "what the course does"], papers,
+                                  [20, 40, 40]),
     }
