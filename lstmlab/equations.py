@@ -17,6 +17,7 @@ import html
 import re
 import tomllib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +49,25 @@ def numbers(text):
     return out
 
 
+@lru_cache(maxsize=None)
+def _read(path, mtime):
+    """A file's text, read once per modification time (the index reads each file several times)."""
+    return path.read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=None)
+def _parse(path, mtime):
+    return ast.parse(_read(path, mtime))
+
+
+def _text_of(path):
+    return _read(path, path.stat().st_mtime_ns)
+
+
+def _tree_of(path):
+    return _parse(path, path.stat().st_mtime_ns)
+
+
 def _definitions(tree):
     """(qualified name, node) of every function and class, nested ones included."""
     stack = [("", tree)]
@@ -64,8 +84,7 @@ def code_sites(root=ROOT):
     """{equation: [Site]} from the ``Implements:`` lines of the docstrings under lstmlab/."""
     sites = {}
     for path in sorted((root / "lstmlab").rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for name, node in _definitions(tree):
+        for name, node in _definitions(_tree_of(path)):
             for match in _IMPLEMENTS.finditer(ast.get_docstring(node) or ""):
                 for n in numbers(match.group(1)):
                     sites.setdefault(n, []).append(Site(str(path.relative_to(root)), name, node.lineno))
@@ -83,8 +102,7 @@ def tested_sites(root=ROOT):
     """({equation: [Site]} from ``@pytest.mark.equation(...)``, {node id: Site} of every test)."""
     marked, every = {}, {}
     for path in sorted((root / "tests").glob("test_*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for name, node in _definitions(tree):
+        for name, node in _definitions(_tree_of(path)):
             if not node.name.startswith(("test_", "Test")):
                 continue
             site = Site(str(path.relative_to(root)), name, node.lineno)
@@ -95,11 +113,16 @@ def tested_sites(root=ROOT):
     return marked, every
 
 
+def _pages(root):
+    """The book's Markdown pages: book/*.md and book/<part>/*.md (not the vendored scripts below)."""
+    return sorted((root / "book").glob("*.md")) + sorted((root / "book").glob("[!_]*/*.md"))
+
+
 def errata(root=ROOT):
     """Every erratum box of the book: ``(label, title, chapter path without .md)``; label None if unnamed."""
     boxes = []
-    for path in sorted((root / "book").rglob("*.md")):
-        for match in _ERRATUM.finditer(path.read_text(encoding="utf-8")):
+    for path in _pages(root):
+        for match in _ERRATUM.finditer(_text_of(path)):
             name = re.search(r"^:name:\s*(\S+)", match.group(2), re.M)
             boxes.append((name.group(1) if name else None, match.group(1),
                           str(path.relative_to(root).with_suffix(""))))
@@ -130,11 +153,12 @@ def problems(root=ROOT, tutorial=None):
         found.append(f"Eq. {n} has more than one row")
     code = code_sites(root)
     marked, every = tested_sites(root)
-    labels = {label for label, _, _ in errata(root)}
-    for label, title, chapter in errata(root):
+    boxes = errata(root)
+    labels = {label for label, _, _ in boxes}
+    for label, title, chapter in boxes:
         if label is None:
             found.append(f"the erratum box '{title}' in {chapter} has no :name: to link to")
-    chapters = {str(p.relative_to(root).with_suffix("")) for p in (root / "book").rglob("*.md")}
+    chapters = {str(p.relative_to(root).with_suffix("")) for p in _pages(root)}
     for n in sorted(set(code) | set(marked)):
         if n not in seen:
             found.append(f"Eq. {n} is annotated in the code or tests but has no row")
@@ -221,8 +245,8 @@ def _chapter_link(chapter, titles, page_dir):
 
 def _titles(root):
     out = {}
-    for path in (root / "book").rglob("*.md"):
-        head = re.search(r"^# (.+)$", path.read_text(encoding="utf-8"), re.M)
+    for path in _pages(root):
+        head = re.search(r"^# (.+)$", _text_of(path), re.M)
         out[str(path.relative_to(root).with_suffix(""))] = head.group(1).strip() if head else path.stem
     return out
 
