@@ -280,7 +280,7 @@ table.lstmlab-eq .what {color: #666; font-size: 0.9em;}
 </style>"""
 
 
-def _status(row, errata_by_label, titles, page_dir):
+def _status(row, errata_by_label, titles, page_dir, tests=None):
     status = row["status"]
     cls = {"as printed": "st-printed", "corrected": "st-corrected"}.get(status, "st-not")
     parts = [f'<span class="{cls}">{status}</span>']
@@ -291,6 +291,8 @@ def _status(row, errata_by_label, titles, page_dir):
         parts.append(f"<br>{_text(row['reason'])}")
     if row.get("note"):
         parts.append(f"<br><i>{_text(row['note'])}</i>")
+    if tests is not None and row.get("evidence"):
+        parts.append("<br><b>evidence:</b> " + ", ".join(_source_link(tests[n], page_dir) for n in row["evidence"]))
     for label in row.get("errata", []):
         title, chapter = errata_by_label[label]
         href = _href(page_dir, f"{chapter}.html#{label}")
@@ -326,7 +328,7 @@ def tables(root=ROOT, page_dir="appendix"):
                          _status(row, by_label, titles, page_dir)])
     unnumbered = [[row["section"], _math(row["formula"]),
                    "<br>".join(_chapter_link(c, titles, page_dir) for c in row.get("chapters", [])),
-                   _status(row, by_label, titles, page_dir)] for row in data.get("unnumbered", [])]
+                   _status(row, by_label, titles, page_dir, every)] for row in data.get("unnumbered", [])]
     papers = [[_text(row["paper"]), _text(row["inconsistency"]), _text(row["course"])]
               for row in data.get("paper", [])]
 

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from lstmlab.numpy import feedforward as ff
 from lstmlab.numpy import fully_recurrent as fr
 from lstmlab.numpy import lstm, md_lstm, vanishing
 from lstmlab.numpy import lstm_original as lo
@@ -157,6 +158,8 @@ def test_eq52_layer_reads_the_new_outputs_of_the_layer_below():
     net = torch.nn.LSTM(3, 4, num_layers=2).double()
     x = np.random.default_rng(9).normal(size=(6, 2, 3))
     with torch.no_grad():
+        for weight in net.parameters():
+            weight.mul_(3.0)  # torch's default scale makes every layer nearly linear and quiet
         expected = net(torch.tensor(x))[0].numpy()
     p = {k: v.detach().numpy() for k, v in net.named_parameters()}
     zeros = np.zeros((2, 4))
@@ -183,3 +186,37 @@ def test_eq54_printed_cell_input_is_not_the_lstm_for_one_dimension():
     z = np.arctanh(g)  # the cell's weighted input, unsquashed
     printed = f[0] * c_prev[0] + i * z
     assert relative_error(printed, c_lstm) > 0.05
+
+
+# Formulas the tutorial prints without a number (the appendix's second table).
+
+def test_sec34_printed_squashing_has_a_pole_and_leaves_zero_one():
+    s = np.array([-3.0, -0.5, 0.5, 3.0])
+    printed = 1 / (1 - np.exp(-s))  # 1 / (1 - e^{-l s}) with l = 1
+    assert np.all(printed[s < 0] < 0) and np.all(printed[s > 0] > 1)
+    assert np.all((sigmoid(s) > 0) & (sigmoid(s) < 1))
+
+
+def test_sec4_printed_sign_of_the_hidden_update_climbs_the_error():
+    rng = np.random.default_rng(11)
+    params = ff.init_params([2, 3, 1], rng, scale=1.0)
+    X, d = rng.normal(size=(5, 2)), rng.uniform(size=(5, 1))
+    ys = ff.forward(params, X)
+    theta_o = (d - ys[2]) * ys[2] * (1 - ys[2])  # Eq. 5
+    back = (theta_o @ params["W2"].T) * ys[1] * (1 - ys[1])  # sum_o theta_o W[h,o] y_h (1 - y_h)
+    eta = 1e-3
+    corrected = eta * X.T @ back  # the tutorial's second line
+    printed = -corrected  # its first line, -eta sum_o (theta_o W[h,o]) ...
+    before = ff.loss(params, X, d)
+    assert ff.loss({**params, "W1": params["W1"] + corrected}, X, d) < before
+    assert ff.loss({**params, "W1": params["W1"] + printed}, X, d) > before
+
+
+def test_sec61_printed_weight_gradient_has_the_wrong_sign():
+    W, x, y0, d, mask = recurrent_problem(12)
+    _, X = fr.forward(W, x, y0)
+    _, theta, _ = fr.bptt(W, x, d, mask, y0)
+    printed = sum(X[j].T @ theta[j] for j in range(x.shape[0]))  # +sum_τ ϑ_u(τ) X_[u,v](τ)
+    numeric = numerical_gradient(lambda: fr.total_error(W, x, d, mask, y0), W)
+    assert relative_error(-printed, numeric) <= 1e-7
+    assert relative_error(printed, numeric) > 0.99  # the opposite vector: |a - b| / (|a| + |b|) = 1
