@@ -215,23 +215,25 @@ def problems(root=ROOT, tutorial=None):
 SOURCE_PAGES = Path("book/_static/source")
 
 
-def write_source_pages(root=ROOT):
-    """Highlighted copies of every annotated file, with line anchors ``#L<n>``, under book/_static."""
+def write_source_pages(root=ROOT, out=None):
+    """Highlighted copies of every annotated file, with line anchors ``#L-<n>``, under book/_static
+    (or ``out``), where the tables' links point."""
     from pygments import highlight
     from pygments.formatters import HtmlFormatter
     from pygments.lexers import PythonLexer
 
     formatter = HtmlFormatter(linenos="inline", lineanchors="L", anchorlinenos=True, full=True,
-                              wrapcode=True)
-    code = code_sites(root)
+                              wrapcode=True, encoding="utf-8")
     marked, _ = tested_sites(root)
-    paths = {s.path for sites in list(code.values()) + list(marked.values()) for s in sites}
+    data = load(root)
+    named = [node for row in data["equation"] + data.get("unnumbered", []) for node in row.get("evidence", [])]
+    paths = {s.path for sites in list(code_sites(root).values()) + list(marked.values()) for s in sites}
+    paths |= {node.partition("::")[0] for node in named}
     for rel in sorted(paths):
-        target = root / SOURCE_PAGES / (rel + ".html")
+        target = (root / SOURCE_PAGES if out is None else Path(out)) / (rel + ".html")
         target.parent.mkdir(parents=True, exist_ok=True)
         formatter.title = rel
-        target.write_text(highlight((root / rel).read_text(encoding="utf-8"), PythonLexer(), formatter),
-                          encoding="utf-8")
+        target.write_bytes(highlight(_text_of(root / rel), PythonLexer(), formatter))
 
 
 def _href(page_dir, target):

@@ -1,6 +1,7 @@
 """The equation index cannot go stale: every numbered equation of the tutorial has a row, every function
 and test a row names exists, every corrected row has its evidence test; and the appendix renders."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -69,8 +70,12 @@ def test_a_stale_index_is_reported(tmp_path, monkeypatch):
         lambda d: d["equation"][0].update(status="not implemented", reason="left out"))
 
 
-def test_tables_render_every_row_with_links():
+def test_tables_render_every_row_with_links(tmp_path):
     html = equations.tables()
+    equations.write_source_pages(out=tmp_path)
+    for table in html.values():
+        for target in re.findall(r'href="(?:\.\./)+_static/source/([^"#]+)#L-\d+"', table):
+            assert (tmp_path / target).exists(), target
     for n in range(1, 67):
         assert f'id="eq-{n}"' in html["numbered"]
     assert html["numbered"].count("_static/source/lstmlab/") >= 66
