@@ -108,6 +108,17 @@ def test_eq35_outputs_read_cells_and_hidden_units_of_the_same_step():
     for act in cache:
         z_o = params["W_o"][0] @ np.concatenate([[1.0], act["y_c"][0], act["y_h"][0]])
         np.testing.assert_allclose(act["y_o"][0], sigmoid(z_o), rtol=1e-14)
+    # As printed, the outputs also read each other within the step: no order of evaluation is right,
+    # two orders give two different networks.
+    w_oo = np.random.default_rng(13).normal(size=(3, 3))
+    rest = params["W_o"][0] @ np.concatenate([[1.0], cache[-1]["y_c"][0], cache[-1]["y_h"][0]])
+    orders = []
+    for order in ([0, 1, 2], [2, 1, 0]):
+        y_o = np.zeros(3)
+        for o in order:
+            y_o[o] = sigmoid(rest[o] + w_oo[o] @ y_o)
+        orders.append(y_o)
+    assert relative_error(orders[0], orders[1]) > 0.01
 
 
 @pytest.mark.equation(46)
