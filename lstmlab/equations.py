@@ -352,8 +352,9 @@ def tables(root=ROOT, page_dir="appendix"):
         f"as printed, <b>{counts['corrected']}</b> are implemented in a corrected form, and "
         f"<b>{counts['not implemented']}</b> are not implemented. Beside them, "
         f"<b>{len(unnumbered)}</b> unnumbered formulas are checked in the second table and "
-        f"<b>{len(papers)}</b> inconsistencies of the original papers are listed in the third. "
-        f"<b>{sum(len(v) for v in code.values())}</b> annotated functions and "
+        f"the third lists <b>{len(papers)}</b> places where the original papers disagree with themselves "
+        f"or with the tutorial. "
+        f"<b>{len({s for v in code.values() for s in v})}</b> annotated functions and "
         f"<b>{len({s.node_id for v in marked.values() for s in v})}</b> marked tests stand behind "
         f"them.</p><p>The book's <b>{len(boxes)}</b> erratum boxes:</p><ul>{box_items}</ul>")
     return {
