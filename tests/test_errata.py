@@ -141,6 +141,31 @@ def test_eq46_printed_derivative_leaves_out_the_forget_bias():
     assert relative_error(printed, numeric[0, 0]) > 0.05
 
 
+@pytest.mark.equation(44, 45, 46)
+def test_eq44_46_printed_inputs_of_the_previous_step_miss_the_partials():
+    topo = lo.Topology(n_in=2, n_blocks=1, cells_per_block=1, n_out=1, forget_gate=True)
+    params = lo.init_params(topo, 1, np.random.default_rng(14), scale=0.8)
+    for name in ("W_in", "W_out", "W_phi", "W_c"):
+        params[name][:, :, 1 + topo.n_in:] = 0.0  # no recurrent paths: the truncated partial is exact
+    x = np.random.default_rng(15).normal(size=(5, 1, 2))
+    _, cache = lo.forward(topo, params, x)
+    p = {k: np.zeros((1, 1, topo.fan_in)) for k in ("c", "in", "phi")}
+    printed = {k: np.zeros((1, 1, topo.fan_in)) for k in ("c", "in", "phi")}
+    x_prev = np.zeros_like(cache[0]["x_units"])
+    for act in cache:
+        for partials, signal in ((p, act["x_units"]), (printed, x_prev)):
+            signal = np.concatenate([act["x_units"][:, :1], signal[:, 1:]], axis=1)  # the bias stays 1
+            partials["c"] = lo.cell_partials(partials["c"], act["y_phi"], act["y_in"], act["g"], signal)
+            partials["in"] = lo.input_gate_partials(partials["in"], act["y_phi"], act["y_in"], act["g"], signal)
+            partials["phi"] = lo.forget_gate_partials(partials["phi"], act["y_phi"], act["s_prev"], signal)
+        x_prev = act["x_units"]
+    final_state = lambda: lo.forward(topo, params, x)[1][-1]["s"][0, 0]  # noqa: E731
+    for key, name in (("c", "W_c"), ("in", "W_in"), ("phi", "W_phi")):
+        numeric = numerical_gradient(final_state, params[name])[0, 0]
+        assert relative_error(p[key][0, 0], numeric) <= 1e-7, name
+        assert relative_error(printed[key][0, 0], numeric) > 0.05, name
+
+
 @pytest.mark.equation(47)
 def test_eq47_counts_the_rtrl_partials_and_the_output_gate_weights():
     B, C = 3, 2
