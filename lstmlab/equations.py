@@ -155,6 +155,9 @@ def problems(root=ROOT, tutorial=None):
     marked, every = tested_sites(root)
     boxes = errata(root)
     labels = {label for label, _, _ in boxes}
+    named = [label for label, _, _ in boxes if label]
+    for label in sorted({label for label in named if named.count(label) > 1}):
+        found.append(f"more than one erratum box is named {label}")
     for label, title, chapter in boxes:
         if label is None:
             found.append(f"the erratum box '{title}' in {chapter} has no :name: to link to")
