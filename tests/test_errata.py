@@ -79,7 +79,7 @@ def test_eq14_printed_sign_climbs_the_error():
     assert fr.total_error(W + printed, x, d, mask, y0) > before
 
 
-@pytest.mark.equation(21)
+@pytest.mark.equation(21, 22, 23)
 def test_eq21_printed_weight_order_is_not_the_error_flow():
     W, x, y0, _, _ = recurrent_problem(3)
     x, y0 = x[:, 0], y0[0]
