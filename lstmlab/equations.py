@@ -23,6 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path("book/appendix/equations.toml")
 STATUSES = ("as printed", "corrected", "not implemented")
+#: What a test marked @pytest.mark.equation(..., check=...) compares the code with.
+CHECKS = ("closed form", "central differences", "torch autograd", "torch.nn parity", "independent reference",
+          "measurement", "printed form fails")
 _IMPLEMENTS = re.compile(r"^\s*Implements:\s*Eqs?\.\s*([0-9][0-9,\s\-–]*?)\.?\s*$", re.M)
 _ERRATUM = re.compile(r"^:::\{admonition\} (Errat(?:um|a)[^\n]*)\n((?::[a-z]+:[^\n]*\n)*)", re.M)
 
@@ -34,6 +37,7 @@ class Site:
     path: str
     name: str
     line: int
+    check: str = ""  # for a marked test: the kind of check (one of CHECKS)
 
     @property
     def node_id(self):
@@ -92,10 +96,11 @@ def code_sites(root=ROOT):
 
 
 def _equation_marks(node):
-    """The numbers of every ``@pytest.mark.equation(41, "44-46")`` on a test."""
+    """``(numbers, check)`` of every ``@pytest.mark.equation(41, "44-46", check="...")`` on a test."""
     for deco in node.decorator_list:
         if isinstance(deco, ast.Call) and ast.unparse(deco.func) == "pytest.mark.equation":
-            yield [n for arg in deco.args for n in numbers(str(ast.literal_eval(arg)))]
+            check = next((ast.literal_eval(k.value) for k in deco.keywords if k.arg == "check"), "")
+            yield [n for arg in deco.args for n in numbers(str(ast.literal_eval(arg)))], check
 
 
 def tested_sites(root=ROOT):
@@ -107,9 +112,9 @@ def tested_sites(root=ROOT):
                 continue
             site = Site(str(path.relative_to(root)), name, node.lineno)
             every[site.node_id] = site
-            for args in _equation_marks(node):
+            for args, check in _equation_marks(node):
                 for n in args:
-                    marked.setdefault(n, []).append(site)
+                    marked.setdefault(n, []).append(Site(site.path, name, node.lineno, check))
     return marked, every
 
 
@@ -162,6 +167,9 @@ def problems(root=ROOT, tutorial=None):
         if label is None:
             found.append(f"the erratum box '{title}' in {chapter} has no :name: to link to")
     chapters = {str(p.relative_to(root).with_suffix("")) for p in _pages(root)}
+    for site in sorted({s for sites in marked.values() for s in sites}, key=lambda s: s.node_id):
+        if site.check not in CHECKS:
+            found.append(f"{site.node_id}: check={site.check!r} is not one of {', '.join(CHECKS)}")
     for n in sorted(set(code) | set(marked)):
         if n not in seen:
             found.append(f"Eq. {n} is annotated in the code or tests but has no row")
@@ -338,7 +346,9 @@ def tables(root=ROOT, page_dir="appendix"):
                          + ", ".join(_source_link(s, page_dir) for s in code[n]))
         if tests:
             where.append('<span class="what">tests</span> ' + ", ".join(
-                _source_link(s, page_dir) + (" (evidence)" if s.node_id in evidence else "") for s in tests))
+                _source_link(s, page_dir) + f' <span class="what">({s.check}'
+                + ("; evidence" if s.node_id in evidence and s.check != "printed form fails" else "") + ")</span>"
+                for s in tests))
         numbered.append([f'<span id="eq-{n}">({n})</span><br><span class="what">Sec. {row["section"]}</span>',
                          _math(row["latex"]), "<br>".join(where),
                          _status(row, by_label, titles, page_dir)])

@@ -33,12 +33,13 @@ def test_annotations_are_parsed_from_docstrings_and_markers(tmp_path):
         'class A:\n    def f(self):\n        """One step.\n\n        Implements: Eqs. 3-5, 9.\n        """\n'
         'def g():\n    """Mentions Eq. 7 in passing, which is no annotation."""\n')
     (tmp_path / "tests" / "test_m.py").write_text(
-        'import pytest\n@pytest.mark.equation(4, "8-9")\n@pytest.mark.parametrize("a", [1])\n'
+        'import pytest\n@pytest.mark.equation(4, "8-9", check="closed form")\n@pytest.mark.parametrize("a", [1])\n'
         'def test_a(a):\n    pass\ndef test_b():\n    pass\n')
     code = equations.code_sites(tmp_path)
     assert sorted(code) == [3, 4, 5, 9] and code[4][0].name == "A.f" and code[4][0].line == 2
     marked, every = equations.tested_sites(tmp_path)
     assert sorted(marked) == [4, 8, 9] and marked[8][0].node_id == "tests/test_m.py::test_a"
+    assert marked[8][0].check == "closed form"
     assert set(every) == {"tests/test_m.py::test_a", "tests/test_m.py::test_b"}
 
 
