@@ -374,7 +374,7 @@ def tables(root=ROOT, page_dir="appendix"):
         f"them.</p><p>The book's <b>{len(boxes)}</b> erratum boxes:</p><ul>{box_items}</ul>")
     return {
         "summary": _STYLE + f'<div class="mathjax_process">{summary}</div>',
-        "numbered": _STYLE + _table(["Eq.", "as printed", "where", "status"], numbered, [7, 41, 25, 27]),
+        "numbered": _STYLE + _table(["Eq.", "as printed", "where", "status"], numbered, [7, 34, 32, 27]),
         "unnumbered": _STYLE + _table(["Sec.", "formula as printed", "taught in", "status"], unnumbered,
                                       [8, 45, 17, 30]),
         "papers": _STYLE + _table(["paper", "what it says against itself", "what the course does"], papers,
