@@ -515,6 +515,27 @@ def test_cuda_float32_matches_cudnn(cls, level, full_float32):
         assert_parity(reference, ours, x, state, **FLOAT32)
 
 
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not CUDA, reason="needs a CUDA GPU"))])
+@pytest.mark.parametrize("cls", [LSTM, GRU], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("level", list(LEVELS))
+def test_packed_and_projected_match_torch_nn_at_every_level(cls, level, device, request):
+    """A ragged batch, packed, through two bidirectional layers (the LSTM with proj_size) at every
+    benchmark level: in float64 on the CPU, in float32 against cuDNN on CUDA, where CUDA graphs
+    capture once per pattern of lengths and replay on the second call."""
+    if device == "cuda":
+        request.getfixturevalue("full_float32")
+    dtype, tolerance = ((torch.float64, dict(rtol=1e-10, atol=1e-12)) if device == "cpu"
+                        else (torch.float32, FLOAT32))
+    proj = 2 if cls is LSTM else 0
+    reference, ours = pair(cls, seed=12, dtype=dtype, device=device, options=LEVELS[level], num_layers=2,
+                           bidirectional=True, **({"proj_size": proj} if proj else {}))
+    state = initial_state(cls, 2, 2, batch=len(LENGTHS), dtype=dtype, proj_size=proj)
+    state = tuple(s.to(device) for s in state) if cls is LSTM else state.to(device)
+    for _ in range(2):
+        assert_parity(reference, ours, ragged(LENGTHS).to(device, dtype), state, **tolerance)
+
+
 @pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")
 @pytest.mark.parametrize("cls", [LSTM, GRU], ids=lambda c: c.__name__)
 @pytest.mark.parametrize("level", list(LEVELS))

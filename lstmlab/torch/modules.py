@@ -260,10 +260,8 @@ class _Recurrent(nn.Module):
         def project(rows):
             return torch.addmm(bias, rows, w_ih.t()) if bias is not None else rows @ w_ih.t()
 
-        a_x = project(x) if self.input_projection else None
-        starts = [0]
-        for size in batch_sizes[:-1]:
-            starts.append(starts[-1] + size)
+        # One split for all steps: a single autograd node, where a slice per step would add one each.
+        blocks = (project(x) if self.input_projection else x).split(batch_sizes)
         order = range(len(batch_sizes) - 1, -1, -1) if reverse else range(len(batch_sizes))
         running = batch_sizes[order[0]]
         live = tuple(s[:running] for s in state) if running < state[0].shape[0] else state
@@ -277,8 +275,7 @@ class _Recurrent(nn.Module):
             elif size > running:
                 live = tuple(torch.cat([s, s0[running:size]]) for s, s0 in zip(live, state))
             running = size
-            rows = slice(starts[t], starts[t] + size)
-            a_t = a_x[rows] if a_x is not None else project(x[rows])
+            a_t = blocks[t] if self.input_projection else project(blocks[t])
             live = self._step(a_t, live, w_hh, b_hh, extra, backend)
             outs[t] = live[0]
         final = tuple(torch.cat([s, *(e[k] for e in reversed(ended))]) if ended else s
