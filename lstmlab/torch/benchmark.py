@@ -9,6 +9,10 @@ between two neighbouring rows of a record is what that one optimisation buys:
 ``triton``      that node as one Triton kernel each way (CUDA, where triton imports);
 ``graphs``      the unrolled forward and backward captured as CUDA graphs and replayed (CUDA).
 
+With ``compile=True`` one more level, ``compiled``, is the ``fused`` level (torch's pointwise step)
+under ``torch.compile`` (inductor), which writes fused kernels of its own; the first calls, which
+compile, are the warm-up and not timed.
+
 :func:`run` measures every model, shape, level and pass (forward without autograd; forward and
 backward) against the torch.nn module with the same parameters, in the same process, and returns a
 JSON-ready record of the machine, versions, settings and numbers; with ``packed=True`` the input is a
@@ -180,9 +184,11 @@ def versions():
 
 
 def run(device="cuda", dtype=torch.float32, shapes=GPU_SHAPES, models=tuple(MODELS), repeats=20,
-        warmup=3, precision="ieee", quick=False, progress=print, save=None, cpu_threads=1, packed=False):
+        warmup=3, precision="ieee", quick=False, progress=print, save=None, cpu_threads=1, packed=False,
+        compile=False):
     """Measure every model x shape x level x pass against torch.nn; returns the record (a dict).
-    ``packed``: the input is a ragged batch (:func:`ragged_lengths`) as a PackedSequence.
+    ``packed``: the input is a ragged batch (:func:`ragged_lengths`) as a PackedSequence;
+    ``compile``: add the level ``compiled`` (see above).
 
     On the CPU, torch runs on ``cpu_threads`` threads for the duration (restored afterwards): on a
     shared machine, small operators split over several busy cores wait for each other, and their
@@ -195,6 +201,8 @@ def run(device="cuda", dtype=torch.float32, shapes=GPU_SHAPES, models=tuple(MODE
     if device.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device cuda asked for, but torch.cuda.is_available() is False")
     levels, skipped = levels_for(device)
+    if compile:
+        levels["compiled"] = dict(LEVELS["fused"], compile=True)
     settings = set_float32_precision(precision) if device.type == "cuda" else {}
     with threads.cpu_threads(cpu_threads if device.type == "cpu" else None):
         return _measure(device, dtype, shapes, models, repeats, warmup, quick, progress, save, levels,
@@ -245,9 +253,11 @@ def _measure(device, dtype, shapes, models, repeats, warmup, quick, progress, sa
                              "ratio": 1.0})
                 progress(f"{name:32} {'torch.nn':11} {p:17} {ms:9.3f} ms")
             for level, options in levels.items():
+                options = dict(options)
+                compiled = options.pop("compile", False)
                 ours = ours_cls(shape["D"], shape["H"], device=device, dtype=dtype, **options)
                 ours.load_state_dict(reference.state_dict())
-                for p, fn in passes(ours, x).items():
+                for p, fn in passes(torch.compile(ours) if compiled else ours, x).items():
                     ms = time_ms(fn)
                     rows.append({"model": model_name, **shape, "level": level, "pass": p, "ms": ms,
                                  "ratio": ms / base[p]})
