@@ -61,7 +61,7 @@ class _Recurrent(nn.Module):
         self.triton, self.cuda_graphs = triton, bool(cuda_graphs)
         self._graphed = {}
         if triton and self._triton_refusal():
-            raise ValueError(f"triton=True: {self._triton_refusal()}")
+            raise ValueError(f"triton=True: {self._triton_refusal()}; use triton=None or False")
         factory = {"device": device, "dtype": dtype}
         rows = self.num_gates * hidden_size
         out_size = proj_size or hidden_size  # the width of h(t): projected, if proj_size is set
@@ -288,7 +288,8 @@ class _Recurrent(nn.Module):
     # ------------------------------------------------------------------ CUDA graphs
     def _graphed_run(self, data, batch_sizes, states):
         if self.dropout > 0 and self.training and self.num_layers > 1:
-            raise ValueError("cuda_graphs=True cannot replay random dropout masks; set dropout=0")
+            raise ValueError("cuda_graphs=True cannot replay random dropout masks; set dropout=0, "
+                             "or cuda_graphs=False to train with dropout")
         grad = torch.is_grad_enabled()
         key = (tuple(data.shape), batch_sizes, data.dtype, data.device, grad, self.training,
                data.requires_grad, tuple(s.requires_grad for s in states))
