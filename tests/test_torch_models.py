@@ -428,12 +428,14 @@ def test_triton_kernels_in_the_cpu_interpreter():
             for x, y in zip(list(got) + list(grads[0]), list(want) + list(grads[1])):
                 torch.testing.assert_close(x, y, rtol=1e-14, atol=1e-15)
     check_triton_bfloat16(triton_kernels, gen)
-    # Whole models with the kernels in every step (only CUDA chooses them by itself).
+    # Whole models with the kernels in every step (only CUDA chooses them by itself), on a padded
+    # batch and on a packed one, where the kernels see the shrinking and growing batch of each step.
     for cls in (LSTM, GRU):
         reference, ours = pair(cls, num_layers=2, bidirectional=True)
         ours._backend = lambda tensor: "triton"
         assert_parity(reference, ours, torch.randn(T, B, D, dtype=torch.float64),
                       initial_state(cls, 2, 2), rtol=1e-10, atol=1e-12)
+        assert_parity(reference, ours, ragged(LENGTHS), None, rtol=1e-10, atol=1e-12)
 
 
 def check_triton_bfloat16(kernels, gen, batch=5, hidden=211):
