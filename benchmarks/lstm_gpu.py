@@ -37,7 +37,8 @@ def parse(argv=None):
     parser.add_argument("--tf32", action="store_true",
                         help="float32 products on TF32 tensor cores, for cuDNN and for us alike")
     parser.add_argument("--packed", action="store_true",
-                        help="a ragged batch as a PackedSequence (lengths T down to T/4), for torch.nn and us")
+                        help="a ragged batch as a PackedSequence (lengths T down to T/4), "
+                             "for torch.nn and us")
     parser.add_argument("--compile", action="store_true",
                         help="add the level 'compiled': the fused level under torch.compile (inductor)")
     parser.add_argument("--out-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))

@@ -236,7 +236,8 @@ def _measure(device, dtype, shapes, models, repeats, warmup, quick, progress, sa
     if packed:
         record["config"]["lengths"] = {f"T={s['T']} B={s['B']}": ragged_lengths(s["T"], s["B"]).tolist()
                                        for s in shapes}
-    progress(f"{label(device)}, {dtype_name}, {record['config']['input']} input; ratio = our time / torch.nn's "
+    progress(f"{label(device)}, {dtype_name}, {record['config']['input']} input; "
+             f"ratio = our time / torch.nn's "
              f"({'median' if device.type == 'cuda' else 'minimum'} of {repeats})")
     for model_name in models:
         ours_cls, reference_cls = MODELS[model_name]

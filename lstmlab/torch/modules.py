@@ -196,7 +196,7 @@ class _Recurrent(nn.Module):
         return out, (finals[0] if self.num_states == 1 else finals)
 
     def _forward_packed(self, packed, hx):
-        """torch.nn's packed contract: the batch sorted by length inside, h_0 and h_n in the caller's order."""
+        """torch.nn's packed contract: sorted by length inside, h_0 and h_n in the caller's order."""
         data, batch_sizes, sorted_indices, unsorted_indices = packed
         if data.dim() != 2 or data.shape[1] != self.input_size:
             raise ValueError(f"a PackedSequence's data must be (N, D) with D={self.input_size}, "
