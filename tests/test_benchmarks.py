@@ -34,6 +34,8 @@ def cpu_session(tmp_path_factory):
     return result, out
 
 
+# One xdist worker for both tests, so that the session runs once (make test uses --dist loadgroup).
+@pytest.mark.xdist_group("gpu_session")
 def test_gpu_session_runs_its_commands_on_the_cpu(cpu_session):
     result, out = cpu_session
     assert result.returncode == 0, result.stdout + result.stderr
@@ -45,6 +47,7 @@ def test_gpu_session_runs_its_commands_on_the_cpu(cpu_session):
                                                      "lstm_gpu_cpu_packed.json"]
 
 
+@pytest.mark.xdist_group("gpu_session")
 @pytest.mark.parametrize("name,packed", [("lstm_gpu_cpu.json", False), ("lstm_gpu_cpu_packed.json", True)])
 def test_quick_cpu_run_writes_a_complete_record(cpu_session, name, packed):
     record = json.loads((cpu_session[1] / name).read_text())

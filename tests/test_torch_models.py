@@ -295,6 +295,9 @@ def test_lstm_projection_matches_torch_nn(num_layers, bidirectional, packed):
     state = initial_state(LSTM, num_layers, dirs, batch=len(LENGTHS) if packed else B, proj_size=proj)
     assert_parity(reference, ours, x, state, rtol=1e-10, atol=1e-12)
     assert ours(x)[1][0].shape == (num_layers * dirs, len(LENGTHS) if packed else B, proj)
+    if not packed:  # one unbatched sequence (T, D), its states without the batch dimension
+        one = (state[0][:, 0], state[1][:, 0])
+        torch.testing.assert_close(ours(x[:, 0], one), reference(x[:, 0], one), rtol=1e-10, atol=1e-12)
 
 
 def test_state_dicts_and_rnnbase_attributes_interchange_with_torch_nn():
