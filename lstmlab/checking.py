@@ -165,7 +165,7 @@ def _what_is_right(expected, got, rtol, atol, where="the output"):
 def _array_clues(want, have, rtol, atol, where):
     close = np.isclose(have, want, rtol=rtol, atol=atol)
     clues = [f"the shape {want.shape} of {where} is right"] if want.ndim else []
-    if want.ndim and want.shape[0] > 1 and close[0].all():
+    if want.ndim > 1 and want.shape[0] > 1 and close[0].all():
         later = next(t for t in range(want.shape[0]) if not close[t].all())
         clues.append(f"{where}[{0 if later == 1 else f'0:{later}'}] is right but [{later}] is not (for a sequence: "
                      "the first time step is right, so look at what is carried from one step to the next)")

@@ -154,7 +154,7 @@ def gradients_averaged(W, b, X, d):
          "y is the thresholded output: the delta rule's unit is linear, y = s")
 def gradients_thresholded(W, b, X, d):
     s = perceptron_state(W, b, X)
-    return delta_gradients(W, b, X, d - s + np.where(s > 0, 1.0, -1.0))
+    return delta_gradients(W, b, X, d + s - np.where(s > 0, 1.0, -1.0))
 
 
 @mistake(CH03, "delta_rule_update", "Sec. 3.3", BOOK03, "The delta rule",
