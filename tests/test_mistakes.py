@@ -10,6 +10,9 @@ import contextlib
 import io
 import json
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -19,6 +22,7 @@ import pytest
 from lstmlab import checking
 from lstmlab.grading import mistakes, preprocessors, references
 from lstmlab.grading.references import is_solution_cell, is_test_cell, nbgrader_meta, split_hidden
+from lstmlab.grading.sandbox import landlock_abi
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -184,7 +188,8 @@ def test_every_catalogued_mistake_has_a_submission_that_makes_it():
 def test_a_submission_that_makes_the_mistake_is_told_so(assignment, mistake):
     failures = run_as_student(assignment, mistake.function, EDITS[mistake.name])
     assert failures, "the mistake passes every visible check"
-    assert any(mistake.feedback() in text for text in failures.values()), failures
+    # Every check it fails names it, also where the mistake reaches a later function that calls this one.
+    assert all(mistake.feedback() in text for text in failures.values()), failures
 
 
 @pytest.mark.parametrize("assignment", references.assignments())
@@ -206,6 +211,9 @@ def test_every_mistake_is_seen_by_a_visible_case_and_points_into_the_book(assign
     stored = json.loads((ROOT / "exercises" / assignment / checking.REFERENCES).read_text())
     assert any(mistake.name in outputs for outputs in stored["mistakes"].values())
     assert stored["catalogue"][mistake.name] == mistake.feedback()
+    hidden = references.load_hidden(assignment)  # the grader's copy: every case, the visible ones included
+    assert all(hidden["mistakes"][key] == outputs for key, outputs in stored["mistakes"].items())
+    assert hidden["catalogue"][mistake.name] == mistake.feedback()
     chapter = (ROOT / f"{mistake.chapter}.md").read_text()
     assert re.search(rf"^#+ {re.escape(mistake.section)}$", chapter, re.MULTILINE), mistake.section
     assert len(mistake.message) <= 120
@@ -272,3 +280,42 @@ def test_the_graders_verdict_names_the_mistake_too():
     assert not passed and lines[0].endswith("\n      Likely mistake: the sign is flipped")
     passed, lines = preprocessors.verdict({"outputs": [record]}, ["k"], {"k": reference(-want)}, {}, {})
     assert passed and lines == ["PASS  k"]
+
+
+@pytest.mark.grading
+@pytest.mark.skipif(landlock_abi() < 1, reason="grading needs Linux Landlock")
+def test_nbgrader_feedback_names_the_mistake(tmp_path):
+    """One assignment through `make autograde`: the mistake's message reaches the graded feedback."""
+    assignment, edits = "ch12_lstm_forward", EDITS["step_output_unsquashed"]
+    course = tmp_path / "course"
+    shutil.copytree(ROOT / "solutions" / assignment, course / "solutions" / assignment)
+    shutil.copytree(ROOT / "exercises" / assignment, course / "exercises" / assignment)
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    nb = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    for cell in nb.cells:
+        if is_solution_cell(cell) and "lstm_step" in references.defined_functions(cell.source):
+            for old, new in edits:
+                cell.source = cell.source.replace(old, new)
+    for student, notebook in (("mistaken", nb), ("honest", ROOT / "solutions" / assignment / f"{assignment}.ipynb")):
+        (course / "submitted" / student / assignment).mkdir(parents=True)
+        target = course / "submitted" / student / assignment / f"{assignment}.ipynb"
+        nbformat.write(notebook, target) if student == "mistaken" else shutil.copy(notebook, target)
+    env = {"LSTMLAB_CELL_TIMEOUT": "20", "PATH": str(Path(sys.executable).parent)}
+    result = subprocess.run([sys.executable, "-m", "lstmlab.grading.autograde"], cwd=course, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    def verdicts(student):
+        graded = nbformat.read(course / "autograded" / student / assignment / f"{assignment}.ipynb", as_version=4)
+        return "".join(o.get("text", "") for c in graded.cells if is_test_cell(c) for o in c.get("outputs", []))
+
+    named = f"Likely mistake: {mistakes.CATALOGUE[assignment][4].feedback()}"
+    assert mistakes.CATALOGUE[assignment][4].name == "step_output_unsquashed"
+    mistaken = verdicts("mistaken")
+    assert re.search(r"FAIL  step\.h: .*\n\s+" + re.escape(named), mistaken), mistaken
+    assert "PASS  step.c" in mistaken
+    assert re.search(r"FAIL  layer\.outputs: .*\n\s+" + re.escape(named), mistaken), mistaken
+    honest = verdicts("honest")
+    assert "FAIL" not in honest and "mistake" not in honest
+    html = next((course / "feedback" / "mistaken" / assignment).glob("*.html")).read_text()
+    assert "Likely mistake: the cell output uses c instead of its squashed value" in html
