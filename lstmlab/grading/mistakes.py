@@ -81,7 +81,8 @@ class Mistake:
 
     def feedback(self):
         """What a student is told: the message, the equation and where the book explains it."""
-        return f"{self.message} ({self.equation}; book: {self.chapter_title()}, \"{self.section.replace('$', '')}\", {self.link})"
+        section = self.section.replace("$", "")
+        return f"{self.message} ({self.equation}; book: {self.chapter_title()}, \"{section}\", {self.link})"
 
 
 CATALOGUE = {}
@@ -118,33 +119,33 @@ def output_fires_at_zero(W, b, X):
 
 
 @mistake(CH03, "perceptron_output", "Sec. 3.1", BOOK03, "The perceptron rule",
-         "'false' came out as 0: the perceptron's outputs are 1 and -1")
+         "'false' came out as 0: the perceptron's outputs are 1 and −1")
 def output_zero_for_false(W, b, X):
     return np.maximum(perceptron_output(W, b, X), 0.0)
 
 
 @mistake(CH03, "perceptron_update", "Sec. 3.3", BOOK03, "The perceptron rule",
-         "the error term is reversed: Delta W_i = eta (d - y) x_i, not eta (y - d) x_i")
+         "the error term is reversed: ΔW_i = η (d − y) x_i, not η (y − d) x_i")
 def update_error_reversed(W, b, x, d, eta):
     dW, db = perceptron_update(W, b, x, d, eta)
     return -dW, -db
 
 
 @mistake(CH03, "perceptron_update", "Sec. 3.3", BOOK03, "The perceptron rule",
-         "the bias did not change: it is a weight whose input is always 1, Delta b = eta (d - y)")
+         "the bias did not change: it is a weight whose input is always 1, Δb = η (d − y)")
 def update_bias_fixed(W, b, x, d, eta):
     dW, db = perceptron_update(W, b, x, d, eta)
     return dW, 0.0 * db
 
 
 @mistake(CH03, "delta_rule_gradients", "Sec. 3.3", BOOK03, "The delta rule",
-         "every partial derivative has the wrong sign: dE/dW_i = -sum_n (d_n - y_n) x_n,i")
+         "every partial derivative has the wrong sign: ∂E/∂W_i = −Σ_n (d_n − y_n) x_n,i")
 def gradients_sign_flipped(W, b, X, d):
     return {k: -v for k, v in delta_gradients(W, b, X, d).items()}
 
 
 @mistake(CH03, "delta_rule_gradients", "Sec. 3.3", BOOK03, "The delta rule",
-         "dE/dW and dE/db are averaged over the samples: E sums over them")
+         "∂E/∂W and ∂E/∂b are averaged over the samples: E sums over them")
 def gradients_averaged(W, b, X, d):
     grads = delta_gradients(W, b, X, d)
     return {**grads, "W": grads["W"] / len(X), "b": grads["b"] / len(X)}
@@ -158,14 +159,14 @@ def gradients_thresholded(W, b, X, d):
 
 
 @mistake(CH03, "delta_rule_update", "Sec. 3.3", BOOK03, "The delta rule",
-         "the step goes up the error surface: Delta W = -eta dE/dW")
+         "the step goes up the error surface: ΔW = −η ∂E/∂W")
 def update_along_gradient(W, b, X, d, eta):
     dW, db = delta_update(W, b, X, d, eta)
     return -dW, -db
 
 
 @mistake(CH03, "delta_rule_update", "Sec. 3.3", BOOK03, "The delta rule",
-         "the learning rate eta is missing: Delta W = -eta dE/dW")
+         "the learning rate η is missing: ΔW = −η ∂E/∂W")
 def update_without_eta(W, b, X, d, eta):
     return delta_update(W, b, X, d, 1.0)
 
@@ -175,13 +176,13 @@ CH05, BOOK05 = "ch05_backpropagation", "book/part1/ch05_backpropagation"
 
 
 @mistake(CH05, "sigmoid", "Sec. 3.4", "book/part1/ch04_sigmoid_unit", "Steepness",
-         "the steepness is missing: sigma(s) = 1 / (1 + exp(-l s))")
+         "the steepness is missing: σ(s) = 1 / (1 + exp(−l s))")
 def sigmoid_without_steepness(s, l=1.0):
     return sigmoid(np.asarray(s, dtype=float))
 
 
 @mistake(CH05, "sigmoid", "Sec. 3.4, the tutorial's misprint", "book/part1/ch04_sigmoid_unit", "The unit",
-         "this is 1 / (1 - exp(-l s)), the tutorial's misprint: sigma(s) = 1 / (1 + exp(-l s))")
+         "this is 1 / (1 − exp(−l s)), the tutorial's misprint: σ(s) = 1 / (1 + exp(−l s))")
 def sigmoid_misprint(s, l=1.0):
     with np.errstate(all="ignore"):
         return 1.0 / (1.0 - np.exp(-l * np.asarray(s, dtype=float)))
@@ -194,7 +195,7 @@ def forward_without_biases(params, X):
 
 
 @mistake(CH05, "forward", "Eq. 1", BOOK05, "The network",
-         "the output units are not squashed: y_o = sigma(s_o)")
+         "the output units are not squashed: y_o = σ(s_o)")
 def forward_linear_output(params, X):
     ys = forward(params, X)
     return ys[:-1] + [ys[-2] @ params["W2"] + params["b2"]]
@@ -208,31 +209,31 @@ def _thetas(params, ys, d, slope=sigmoid_prime, output_slope=True, hidden_slope=
 
 
 @mistake(CH05, "error_signals", "Eq. 5", BOOK05, "The error and the weight update",
-         "the error term is reversed: theta_o = (d_o - y_o) f'(s_o), not (y_o - d_o) f'(s_o)")
+         "the error term is reversed: ϑ_o = (d_o − y_o) f'(s_o), not (y_o − d_o) f'(s_o)")
 def thetas_error_reversed(params, ys, d):
     return [-theta for theta in error_signals(params, ys, d)]
 
 
 @mistake(CH05, "error_signals", "Eq. 5", BOOK05, "The error and the weight update",
-         "theta_o lacks the slope f'(s_o) = y_o (1 - y_o)")
+         "ϑ_o lacks the slope f'(s_o) = y_o (1 − y_o)")
 def thetas_output_without_slope(params, ys, d):
     return _thetas(params, ys, d, output_slope=False)
 
 
 @mistake(CH05, "error_signals", "Eq. 5", BOOK05, "The error and the weight update",
-         "the slope is taken at the output instead of the net input: f'(s) = y (1 - y), not sigma(y) (1 - sigma(y))")
+         "the slope is taken at the output instead of the net input: f'(s) = y (1 − y), not σ(y) (1 − σ(y))")
 def thetas_slope_at_output(params, ys, d):
     return _thetas(params, ys, d, slope=lambda y: sigmoid_prime(sigmoid(y)))
 
 
 @mistake(CH05, "error_signals", "Eq. 5", BOOK05, "The error and the weight update",
-         "theta_h lacks the hidden unit's slope f'(s_h) = y_h (1 - y_h)")
+         "ϑ_h lacks the hidden unit's slope f'(s_h) = y_h (1 − y_h)")
 def thetas_hidden_without_slope(params, ys, d):
     return _thetas(params, ys, d, hidden_slope=False)
 
 
 @mistake(CH05, "weight_changes", "Eq. 4", BOOK05, "The error and the weight update",
-         "the learning rate is missing: Delta W_[v,u] = eta theta_u y_v")
+         "the learning rate is missing: ΔW_[v,u] = η ϑ_u y_v")
 def changes_without_eta(ys, thetas, eta):
     return weight_changes(ys, thetas, 1.0)
 
@@ -244,7 +245,7 @@ def changes_averaged(ys, thetas, eta):
 
 
 @mistake(CH05, "gradients", "Eq. 4", BOOK05, "The error and the weight update",
-         "every gradient has the wrong sign: theta_u = -dE/ds_u, so dE/dW_[v,u] = -sum theta_u y_v")
+         "every gradient has the wrong sign: ϑ_u = −∂E/∂s_u, so ∂E/∂W_[v,u] = −Σ ϑ_u y_v")
 def gradients_without_minus(params, X, d):
     return {k: -v for k, v in gradients(params, X, d).items()}
 
@@ -254,25 +255,25 @@ CH07, BOOK07 = "ch07_elman_bptt", "book/part2/ch07_bptt"
 
 
 @mistake(CH07, "rnn_forward", "Eq. 7", BOOK07, "The fully recurrent network",
-         "the bias b_hh is missing: z(t) = W_ih x(t) + b_ih + W_hh h(t-1) + b_hh")
+         "the bias b_hh is missing: z(t) = W_ih x(t) + b_ih + W_hh h(t−1) + b_hh")
 def forward_without_b_hh(x, h0, w_ih, w_hh, b_ih, b_hh):
     return tanh_layer(x, h0, w_ih, w_hh, b_ih, 0.0 * b_hh)
 
 
 @mistake(CH07, "rnn_forward", "Eq. 7", BOOK07, "The fully recurrent network",
-         "the bias b_ih is missing: z(t) = W_ih x(t) + b_ih + W_hh h(t-1) + b_hh")
+         "the bias b_ih is missing: z(t) = W_ih x(t) + b_ih + W_hh h(t−1) + b_hh")
 def forward_without_b_ih(x, h0, w_ih, w_hh, b_ih, b_hh):
     return tanh_layer(x, h0, w_ih, w_hh, 0.0 * b_ih, b_hh)
 
 
 @mistake(CH07, "rnn_forward", "Eq. 7", BOOK07, "The fully recurrent network",
-         "every step started from h(0): h(t) is computed from h(t-1)")
+         "every step started from h(0): h(t) is computed from h(t−1)")
 def forward_state_not_carried(x, h0, w_ih, w_hh, b_ih, b_hh):
     return np.concatenate([tanh_layer(x_t[None], h0, w_ih, w_hh, b_ih, b_hh) for x_t in x])
 
 
 @mistake(CH07, "rnn_forward", "Eq. 7", BOOK07, "The fully recurrent network",
-         "the output is one step late: it holds h(0), ..., h(T-1) instead of h(1), ..., h(T)")
+         "the output is one step late: it holds h(0), …, h(T−1) instead of h(1), …, h(T)")
 def forward_one_step_late(x, h0, w_ih, w_hh, b_ih, b_hh):
     return np.concatenate([h0[None], tanh_layer(x, h0, w_ih, w_hh, b_ih, b_hh)[:-1]])
 
@@ -298,32 +299,32 @@ def _bptt(d_h, x, h0, h, w_ih, w_hh, slope=tanh_prime, back=lambda delta, w_hh: 
 
 
 @mistake(CH07, "rnn_bptt", "Eq. 12", BOOK07, "The error signal, backwards in time",
-         "delta(t) lacks the slope of tanh, 1 - h(t)^2")
+         "δ(t) lacks the slope of tanh, 1 − h(t)²")
 def bptt_without_slope(d_h, x, h0, h, w_ih, w_hh):
     return _bptt(d_h, x, h0, h, w_ih, w_hh, slope=np.ones_like)
 
 
 @mistake(CH07, "rnn_bptt", "Eq. 12", BOOK07, "The error signal, backwards in time",
-         "the slope is taken at the output instead of the net input: tanh'(z(t)) = 1 - h(t)^2, "
-         "not 1 - tanh(h(t))^2")
+         "the slope is taken at the output instead of the net input: tanh'(z(t)) = 1 − h(t)², not 1 "
+         "− tanh²(h(t))")
 def bptt_slope_at_output(d_h, x, h0, h, w_ih, w_hh):
     return _bptt(d_h, x, h0, h, w_ih, w_hh, slope=lambda h: tanh_prime(tanh(h)))
 
 
 @mistake(CH07, "rnn_bptt", "Eq. 12", BOOK07, "Truncated BPTT",
-         "the error is not carried back in time (a truncation): dE/dh(t) also receives W_hh^T delta(t+1)")
+         "the error is not carried back in time (a truncation): ∂E/∂h(t) also receives W_hhᵀ δ(t+1)")
 def bptt_truncated(d_h, x, h0, h, w_ih, w_hh):
     return _bptt(d_h, x, h0, h, w_ih, w_hh, through_time=False)
 
 
 @mistake(CH07, "rnn_bptt", "Eq. 12", BOOK07, "The error signal, backwards in time",
-         "the error went back through W_hh instead of its transpose: dE/dh(t-1) gets W_hh^T delta(t)")
+         "the error went back through W_hh instead of its transpose: ∂E/∂h(t−1) gets W_hhᵀ δ(t)")
 def bptt_w_hh_not_transposed(d_h, x, h0, h, w_ih, w_hh):
     return _bptt(d_h, x, h0, h, w_ih, w_hh, back=lambda delta, w_hh: delta @ w_hh.T)
 
 
 @mistake(CH07, "rnn_bptt", "Eq. 12", BOOK07, "The error signal, backwards in time",
-         "dE/dW_hh pairs delta(t) with h(t): W_hh multiplied h(t-1), so pair it with h(t-1)")
+         "∂E/∂W_hh pairs δ(t) with h(t): W_hh multiplied h(t−1), so pair it with h(t−1)")
 def bptt_pairs_h_of_t(d_h, x, h0, h, w_ih, w_hh):
     return _bptt(d_h, x, h0, h, w_ih, w_hh, late=True)
 
@@ -338,7 +339,7 @@ def _direct(W, X):
 
 
 @mistake(CH08, "sensitivity_step", "Eq. 18", BOOK08, "Sensitivities",
-         "the direct term delta_uk X_v(tau+1) is missing")
+         "the direct term δ_uk X_v(τ+1) is missing")
 def sensitivities_without_direct(p, W, X, y):
     return sensitivity_step(p, W, X, y) - sigmoid_prime(y)[:, None, None, :] * _direct(W, X)
 
@@ -350,14 +351,14 @@ def sensitivities_slope_on_direct_only(p, W, X, y):
 
 
 @mistake(CH08, "sensitivity_step", "Eq. 18", BOOK08, "Sensitivities",
-         "the carried term uses the transposed recurrent weights: it is sum_l W_[l,k] p^l_uv, from l to k")
+         "the carried term uses the transposed recurrent weights: it is Σ_l W_[l,k] p^l_uv, from l to k")
 def sensitivities_weights_transposed(p, W, X, y):
     n = W.shape[1]
     return sensitivity_step(p, np.concatenate([W[:-n], W[-n:].T]), X, y)
 
 
 @mistake(CH08, "rtrl_gradient", "Eq. 14, the tutorial's misprint", BOOK08, "Sensitivities",
-         "the sign is flipped: dE/dW = -sum_k e_k p^k (Eq. 14 prints the change with the wrong sign)")
+         "the sign is flipped: ∂E/∂W = −Σ_k e_k p^k (Eq. 14 prints the change with the wrong sign)")
 def gradient_sign_flipped(e, p):
     return -rtrl_gradient(e, p)
 
@@ -425,19 +426,19 @@ def _path_sum(W, Y, v, o, q, lag=1, weight=lambda W_UU, u, w: W_UU[u, w], slope=
 
 
 @mistake(CH09, "path_sum_factor", "Eq. 21", BOOK09, "One step back, many steps back",
-         "the slopes are one step late: u_m's slope is that at time t - m, row Y[-1 - m]")
+         "the slopes are one step late: u_m's slope is that at time t − m, row Y[−1 − m]")
 def paths_slope_one_step_late(W, Y, v, o, q):
     return _path_sum(W, Y, v, o, q, lag=0)
 
 
 @mistake(CH09, "path_sum_factor", "Eq. 21, the tutorial's misprint", BOOK09, "One step back, many steps back",
-         "the weights run the wrong way: the error goes back along W_[u_m, u_(m-1)], from u_m to u_(m-1)")
+         "the weights run the wrong way: the error goes back along W_[u_m, u_(m−1)], from u_m to u_(m−1)")
 def paths_weights_reversed(W, Y, v, o, q):
     return _path_sum(W, Y, v, o, q, weight=lambda W_UU, u, w: W_UU[w, u])
 
 
 @mistake(CH09, "path_sum_factor", "Eq. 21", BOOK09, "One step back, many steps back",
-         "the slopes are missing: each factor is f'(z_(u_m)(t - m)) W_[u_m, u_(m-1)]")
+         "the slopes are missing: each factor is f'(z_(u_m)(t − m)) W_[u_m, u_(m−1)]")
 def paths_without_slope(W, Y, v, o, q):
     return _path_sum(W, Y, v, o, q, slope=np.ones_like)
 
@@ -452,19 +453,19 @@ def _matrix_factor(W, Y, q, lag=1, step=lambda slope, W_UU, F: slope[:, None] * 
 
 
 @mistake(CH09, "jacobian_factor", "Eq. 21", BOOK09, "One step back, many steps back",
-         "W_UU multiplies on the wrong side: F^(m) = diag(f') W_UU F^(m-1)")
+         "W_UU multiplies on the wrong side: F^(m) = diag(f') W_UU F^(m−1)")
 def jacobian_right_product(W, Y, q):
     return _matrix_factor(W, Y, q, step=lambda slope, W_UU, F: slope[:, None] * (F @ W_UU))
 
 
 @mistake(CH09, "jacobian_factor", "Eq. 21", BOOK09, "One step back, many steps back",
-         "the slopes scale columns: diag(f'(z(t - m))) scales row v")
+         "the slopes scale columns: diag(f'(z(t − m))) scales row v")
 def jacobian_slopes_on_columns(W, Y, q):
     return _matrix_factor(W, Y, q, step=lambda slope, W_UU, F: (W_UU @ F) * slope[None, :])
 
 
 @mistake(CH09, "jacobian_factor", "Eq. 21", BOOK09, "One step back, many steps back",
-         "the slopes are one step late: step m uses f'(z(t - m)), row Y[-1 - m]")
+         "the slopes are one step late: step m uses f'(z(t − m)), row Y[−1 − m]")
 def jacobian_slope_one_step_late(W, Y, q):
     return _matrix_factor(W, Y, q, lag=0)
 
@@ -485,7 +486,7 @@ def gates_order_ifog(x_t, h_prev, w_ih, w_hh, b_ih, b_hh):
 
 
 @mistake(CH12, "lstm_gates", "Eqs. 25, 27, 29, 37", MATRIX14, "One layer in matrix form",
-         "the bias b_hh is missing: a = W_ih x + b_ih + W_hh h(t-1) + b_hh")
+         "the bias b_hh is missing: a = W_ih x + b_ih + W_hh h(t−1) + b_hh")
 def gates_without_b_hh(x_t, h_prev, w_ih, w_hh, b_ih, b_hh):
     return lstm_gates(x_t, h_prev, w_ih, w_hh, b_ih, 0.0 * b_hh)
 
@@ -498,7 +499,7 @@ def gates_g_sigmoid(x_t, h_prev, w_ih, w_hh, b_ih, b_hh):
 
 
 @mistake(CH12, "lstm_step", "Eq. 38", BOOK12, "The forget gate, Eqs. 36–38",
-         "c(t-1) is not scaled by the forget gate: c(t) = f * c(t-1) + i * g")
+         "c(t−1) is not scaled by the forget gate: c(t) = f ⊙ c(t−1) + i ⊙ g")
 def step_without_forget_gate(x_t, h_prev, c_prev, w_ih, w_hh, b_ih, b_hh):
     i, f, g, o = lstm_gates(x_t, h_prev, w_ih, w_hh, b_ih, b_hh)
     c = c_prev + i * g
@@ -506,14 +507,14 @@ def step_without_forget_gate(x_t, h_prev, c_prev, w_ih, w_hh, b_ih, b_hh):
 
 
 @mistake(CH12, "lstm_step", "Eqs. 32-33", BOOK12, "The forget gate, Eqs. 36–38",
-         "the cell output uses c instead of its squashed value: h = o * tanh(c)")
+         "the cell output uses c instead of its squashed value: h = o ⊙ tanh(c)")
 def step_output_unsquashed(x_t, h_prev, c_prev, w_ih, w_hh, b_ih, b_hh):
     _, c = lstm_step(x_t, h_prev, c_prev, w_ih, w_hh, b_ih, b_hh)
     return lstm_gates(x_t, h_prev, w_ih, w_hh, b_ih, b_hh)[3] * c, c
 
 
 @mistake(CH12, "lstm_step", "Eqs. 32, 38", BOOK12, "The forget gate, Eqs. 36–38",
-         "h uses the old cell state: h(t) = o * tanh(c(t)), with the new c(t)")
+         "h uses the old cell state: h(t) = o ⊙ tanh(c(t)), with the new c(t)")
 def step_output_from_old_state(x_t, h_prev, c_prev, w_ih, w_hh, b_ih, b_hh):
     _, c = lstm_step(x_t, h_prev, c_prev, w_ih, w_hh, b_ih, b_hh)
     return lstm_gates(x_t, h_prev, w_ih, w_hh, b_ih, b_hh)[3] * np.tanh(c_prev), c
@@ -548,7 +549,7 @@ def layer_c_not_carried(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
 
 
 @mistake(CH12, "lstm_layer", "Eqs. 25, 27, 29, 37", BOOK12, "The forget gate, Eqs. 36–38",
-         "every step read h(0): the gates read the previous output h(t-1)")
+         "every step read h(0): the gates read the previous output h(t−1)")
 def layer_h_not_carried(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
     return _unrolled(x, h0, c0, (w_ih, w_hh, b_ih, b_hh), carry_h=False)
 
@@ -559,31 +560,31 @@ RTRL13 = "The RTRL part: cells, input gates, forget gates"
 
 
 @mistake(CH13, "cell_partials", "Eq. 44", BOOK13, RTRL13,
-         "the old partial is not scaled by the forget gate: it decays as ds/dW(tau-1) y_phi(tau)")
+         "the old partial is not scaled by the forget gate: it decays as ∂s/∂W(τ−1) y_φ(τ)")
 def cell_not_decayed(p_c, y_phi, y_in, g, x_units):
     return cell_partials(p_c, np.ones_like(y_phi), y_in, g, x_units)
 
 
 @mistake(CH13, "cell_partials", "Eq. 44", BOOK13, RTRL13,
-         "the new term uses g instead of its slope g'(z_c) = (2 + g)(2 - g)/4")
+         "the new term uses g instead of its slope g'(z_c) = (2 + g)(2 − g)/4")
 def cell_g_for_slope(p_c, y_phi, y_in, g, x_units):
     return cell_partials(p_c, y_phi, y_in * g / g_squash_prime(g), g, x_units)
 
 
 @mistake(CH13, "cell_partials", "Eq. 44", BOOK13, RTRL13,
-         "g'(z_c) is tanh's slope 1 - g^2: for g = 4 sigma(z) - 2 it is (2 + g)(2 - g)/4")
+         "g'(z_c) is tanh's slope 1 − g²: for g = 4σ(z) − 2 it is (2 + g)(2 − g)/4")
 def cell_tanh_slope(p_c, y_phi, y_in, g, x_units):
     return cell_partials(p_c, y_phi, y_in * tanh_prime(g) / g_squash_prime(g), g, x_units)
 
 
 @mistake(CH13, "input_gate_partials", "Eq. 45", BOOK13, RTRL13,
-         "the old partial is not scaled by the forget gate: it decays as ds/dW(tau-1) y_phi(tau)")
+         "the old partial is not scaled by the forget gate: it decays as ∂s/∂W(τ−1) y_φ(τ)")
 def input_gate_not_decayed(p_in, y_phi, y_in, g, x_units):
     return input_gate_partials(p_in, np.ones_like(y_phi), y_in, g, x_units)
 
 
 @mistake(CH13, "input_gate_partials", "Eq. 45", BOOK13, RTRL13,
-         "the gate's slope f'_in(z_in) = y_in (1 - y_in) is missing from the new term")
+         "the gate's slope f'_in(z_in) = y_in (1 − y_in) is missing from the new term")
 def input_gate_without_slope(p_in, y_phi, y_in, g, x_units):
     return input_gate_partials(p_in, y_phi, y_in, g, 0.0 * x_units) + g[:, :, None] * x_units[:, None, :]
 
@@ -595,19 +596,19 @@ def input_gate_g_slope(p_in, y_phi, y_in, g, x_units):
 
 
 @mistake(CH13, "forget_gate_partials", "Eq. 46", BOOK13, RTRL13,
-         "the old partial is dropped (truncated): it is carried on, scaled by y_phi(tau)")
+         "the old partial is dropped (truncated): it is carried on, scaled by y_φ(τ)")
 def forget_gate_not_carried(p_phi, y_phi, s_prev, x_units):
     return forget_gate_partials(np.zeros_like(p_phi), y_phi, s_prev, x_units)
 
 
 @mistake(CH13, "forget_gate_partials", "Eq. 46", BOOK13, RTRL13,
-         "the gate's slope f'_phi(z_phi) = y_phi (1 - y_phi) is missing from the new term")
+         "the gate's slope f'_φ(z_φ) = y_φ (1 − y_φ) is missing from the new term")
 def forget_gate_without_slope(p_phi, y_phi, s_prev, x_units):
     return forget_gate_partials(p_phi, y_phi, s_prev, 0.0 * x_units) + s_prev[:, :, None] * x_units[:, None, :]
 
 
 @mistake(CH13, "partial_weight_gradients", "Eqs. 42-43", BOOK13, RTRL13,
-         "the sign is missing: dE/dW = -eps_s ds/dW")
+         "the sign is missing: ∂E/∂W = −ε_s ∂s/∂W")
 def weight_gradients_sign_flipped(eps_s, p_c, p_in, p_phi, cells_per_block):
     return {k: -v for k, v in partial_weight_gradients(eps_s, p_c, p_in, p_phi, cells_per_block).items()}
 
@@ -620,7 +621,8 @@ def weight_gradients_block_averaged(eps_s, p_c, p_in, p_phi, cells_per_block):
 
 
 @mistake(CH13, "partial_weight_gradients", "Eq. 43", BOOK13, RTRL13,
-         "the blocks were formed from interleaved cells: block m holds the consecutive cells mC, ..., mC + C - 1")
+         "the blocks were formed from interleaved cells: block m holds the consecutive cells mC, …, "
+         "mC + C − 1")
 def weight_gradients_interleaved_blocks(eps_s, p_c, p_in, p_phi, cells_per_block):
     n_blocks = eps_s.shape[1] // cells_per_block
     # Reorder the cells so that the reference's consecutive groups are the interleaved ones.
@@ -649,31 +651,31 @@ def _lstm_backward(dh, dc, cache, h_slope=lambda c: tanh_prime(np.tanh(c)), g_sl
 
 
 @mistake(CH14, "lstm_step_backward", "Eqs. 32-33", BOOK14, "The backward pass",
-         "the slope of tanh is missing on the path through h: dh/dc = o * (1 - tanh(c)^2)")
+         "the slope of tanh is missing on the path through h: ∂h/∂c = o ⊙ (1 − tanh²(c))")
 def backward_without_tanh_slope(dh, dc, cache):
     return _lstm_backward(dh, dc, cache, h_slope=np.ones_like)
 
 
 @mistake(CH14, "lstm_step_backward", "Eqs. 32-33", BOOK14, "The backward pass",
-         "tanh's slope is taken at the wrong point: 1 - tanh(c)^2, not 1 - c^2")
+         "tanh's slope is taken at the wrong point: 1 − tanh²(c), not 1 − c²")
 def backward_tanh_slope_of_c(dh, dc, cache):
     return _lstm_backward(dh, dc, cache, h_slope=tanh_prime)
 
 
 @mistake(CH14, "lstm_step_backward", "Eq. 38", BOOK14, "The backward pass",
-         "the gradient through h(t) does not reach c(t-1): add it to dc before the carousel's factor f")
+         "the gradient through h(t) does not reach c(t−1): add it to ∂E/∂c before the carousel's factor f")
 def backward_h_path_off_carousel(dh, dc, cache):
     return _lstm_backward(dh, dc, cache, h_to_carousel=False)
 
 
 @mistake(CH14, "lstm_step_backward", "Eq. 38", BOOK14, "The backward pass",
-         "the forget gate's gradient uses c(t): f multiplied c(t-1)")
+         "the forget gate's gradient uses c(t): f multiplied c(t−1)")
 def backward_forget_gate_with_new_state(dh, dc, cache):
     return _lstm_backward(dh, dc, cache, f_input="c")
 
 
 @mistake(CH14, "lstm_step_backward", "Eq. 29", BOOK14, "The backward pass",
-         "g's slope is the sigmoid's: g = tanh(a_g), so its slope is 1 - g^2")
+         "g's slope is the sigmoid's: g = tanh(a_g), so its slope is 1 − g²")
 def backward_g_sigmoid_slope(dh, dc, cache):
     return _lstm_backward(dh, dc, cache, g_slope=sigmoid_prime)
 
@@ -697,7 +699,7 @@ def bi_output_not_reversed(layer_forward, x, state0, params_fwd, params_bwd):
 
 
 @mistake(CH16, "bidirectional_forward", "Sec. 10.1", BOOK16, "Two chains, one output",
-         "the backward chain read the sequence forwards: it reads x(T), ..., x(1)")
+         "the backward chain read the sequence forwards: it reads x(T), …, x(1)")
 def bi_input_not_reversed(layer_forward, x, state0, params_fwd, params_bwd):
     y, (final_fwd, _), cache = bidirectional_forward(layer_forward, x, state0, params_fwd, params_bwd)
     out_bwd, final_bwd, cache_bwd = layer_forward(x, state0[1], *params_bwd)
@@ -706,7 +708,7 @@ def bi_input_not_reversed(layer_forward, x, state0, params_fwd, params_bwd):
 
 
 @mistake(CH16, "bidirectional_backward", "Sec. 10.1", BOOK16, "The backward pass",
-         "the backward chain's dE/dy is not reversed in time like the input it read")
+         "the backward chain's ∂E/∂y is not reversed in time like the input it read")
 def bi_gradient_not_reversed(layer_backward, d_y, d_final, cache):
     H = cache[2]
     return bidirectional_backward(layer_backward, np.concatenate([d_y[:, :, :H], d_y[::-1, :, H:]], axis=2),
@@ -714,7 +716,7 @@ def bi_gradient_not_reversed(layer_backward, d_y, d_final, cache):
 
 
 @mistake(CH16, "bidirectional_backward", "Sec. 10.1", BOOK16, "The backward pass",
-         "the backward chain's dx is not put back in time order before the sum")
+         "the backward chain's ∂E/∂x is not put back in time order before the sum")
 def bi_dx_not_reversed(layer_backward, d_y, d_final, cache):
     H = cache[2]
     dx, d_state0, d_params_fwd, d_params_bwd = bidirectional_backward(layer_backward, d_y, d_final, cache)
@@ -723,7 +725,7 @@ def bi_dx_not_reversed(layer_backward, d_y, d_final, cache):
 
 
 @mistake(CH16, "bidirectional_backward", "Sec. 10.1", BOOK16, "The backward pass",
-         "the halves of dE/dy are swapped: the first H features belong to the forward chain")
+         "the halves of ∂E/∂y are swapped: the first H features belong to the forward chain")
 def bi_halves_swapped(layer_backward, d_y, d_final, cache):
     H = cache[2]
     return bidirectional_backward(layer_backward, np.concatenate([d_y[:, :, H:], d_y[:, :, :H]], axis=2),
@@ -762,7 +764,8 @@ def md_gates_g_sigmoid(x, h_prev, w_ih, w_hh, b):
 
 
 @mistake(CH18, "md_step", "Eq. 54, the tutorial's misprint", BOOK18, CELL18,
-         "the cell input is not squashed (Eq. 54 as printed): c = sum_d f_d * c_d + i * g, with g = tanh(a_g)")
+         "the cell input is not squashed (Eq. 54 as printed): c = Σ_d f_d ⊙ c_d + i ⊙ g, with g = "
+         "tanh(a_g)")
 def md_step_unsquashed_input(x, h_prev, c_prev, w_ih, w_hh, b):
     i, f, g, o = md_gates(x, h_prev, w_ih, w_hh, b)
     c = np.sum(f * c_prev, axis=0) + i * _md_net_g(x, h_prev, w_ih, w_hh, b)
@@ -776,14 +779,14 @@ def md_step_forget_gates_swapped(x, h_prev, c_prev, w_ih, w_hh, b):
 
 
 @mistake(CH18, "md_step", "Eq. 54", BOOK18, CELL18,
-         "the cell output uses c instead of its squashed value: h = o * tanh(c)")
+         "the cell output uses c instead of its squashed value: h = o ⊙ tanh(c)")
 def md_step_output_unsquashed(x, h_prev, c_prev, w_ih, w_hh, b):
     _, c = md_step(x, h_prev, c_prev, w_ih, w_hh, b)
     return md_gates(x, h_prev, w_ih, w_hh, b)[3] * c, c
 
 
 @mistake(CH18, "md_scan", "Eq. 53", BOOK18, "Scanning the grid: the wavefront",
-         "the dimensions are swapped: dimension 1 (h_prev[0]) is the point above, (r - 1, c)")
+         "the dimensions are swapped: dimension 1 (h_prev[0]) is the point above, (r − 1, c)")
 def md_scan_dimensions_swapped(x, w_ih, w_hh, b):
     h, c = md_scan(np.swapaxes(x, 0, 1), w_ih, w_hh, b)
     return np.swapaxes(h, 0, 1), np.swapaxes(c, 0, 1)
@@ -837,19 +840,20 @@ def _gru_forward(x_t, h_prev, w_ih, w_hh, b_ih, b_hh, reset_before=False, z_on_c
 
 
 @mistake(CH20, "gru_step", "Eq. 65, the tutorial's reference", BOOK20, "Two placements of the reset gate",
-         "the reset gate scaled h_prev before W_hn (Cho et al.'s form): torch resets after it, r * (W_hn h_prev + b_hn)")
+         "the reset gate scaled h_prev before W_hn (Cho et al.'s form): torch resets after it, r ⊙ "
+         "(W_hn h_prev + b_hn)")
 def gru_reset_before_weights(x_t, h_prev, w_ih, w_hh, b_ih, b_hh):
     return _gru_forward(x_t, h_prev, w_ih, w_hh, b_ih, b_hh, reset_before=True)
 
 
 @mistake(CH20, "gru_step", "Eq. 66", BOOK20, "The equations",
-         "z and 1 - z are swapped: z keeps the old activation, h = z * h_prev + (1 - z) * n")
+         "z and 1 − z are swapped: z keeps the old activation, h = z ⊙ h_prev + (1 − z) ⊙ n")
 def gru_update_gate_swapped(x_t, h_prev, w_ih, w_hh, b_ih, b_hh):
     return _gru_forward(x_t, h_prev, w_ih, w_hh, b_ih, b_hh, z_on_candidate=True)
 
 
 @mistake(CH20, "gru_step", "Eq. 65", BOOK20, "The equations",
-         "b_hn is outside the reset gate: torch computes r * (W_hn h_prev + b_hn)")
+         "b_hn is outside the reset gate: torch computes r ⊙ (W_hn h_prev + b_hn)")
 def gru_bias_outside_reset(x_t, h_prev, w_ih, w_hh, b_ih, b_hh):
     return _gru_forward(x_t, h_prev, w_ih, w_hh, b_ih, b_hh, bias_outside=True)
 
@@ -875,19 +879,19 @@ def _gru_backward(dh, cache, z_sign=1.0, r_on_hn=True, direct=True):
 
 
 @mistake(CH20, "gru_step_backward", "Eq. 66", BOOK20, "One step in code, and the checks",
-         "the update gate's gradient has the wrong sign: dh/dz = h_prev - n")
+         "the update gate's gradient has the wrong sign: ∂h/∂z = h_prev − n")
 def grub_update_sign(dh, cache):
     return _gru_backward(dh, cache, z_sign=-1.0)
 
 
 @mistake(CH20, "gru_step_backward", "Eq. 65", BOOK20, "One step in code, and the checks",
-         "the recurrent part of the candidate was scaled by r: its gradient is a_n_bar * r")
+         "the recurrent part of the candidate was scaled by r: its gradient is ā_n ⊙ r")
 def grub_hn_without_reset(dh, cache):
     return _gru_backward(dh, cache, r_on_hn=False)
 
 
 @mistake(CH20, "gru_step_backward", "Eq. 66", BOOK20, "One step in code, and the checks",
-         "dh_prev lacks the direct path: h_prev reaches h through z * h_prev as well")
+         "∂E/∂h_prev lacks the direct path: h_prev reaches h through z ⊙ h_prev as well")
 def grub_without_direct_path(dh, cache):
     return _gru_backward(dh, cache, direct=False)
 
