@@ -67,6 +67,7 @@ EDITS = {
     "bptt_truncated": [("(d_h[t] + back)", "d_h[t]")],
     "bptt_w_hh_not_transposed": [("back = delta[t] @ w_hh", "back = delta[t] @ w_hh.T")],
     "bptt_pairs_h_of_t": [("delta, h_prev)", "delta, h)")],
+    "bptt_error_only_at_end": [("(d_h[t] + back)", "((d_h[t] if t == h.shape[0] - 1 else 0.0) + back)")],
     # Exercise 8
     "sensitivities_without_direct": [("(through_outputs + direct)", "through_outputs")],
     "sensitivities_slope_on_direct_only": [("[:, None, None, :] * (through_outputs + direct)",

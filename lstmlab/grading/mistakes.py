@@ -323,6 +323,12 @@ def bptt_w_hh_not_transposed(d_h, x, h0, h, w_ih, w_hh):
     return _bptt(d_h, x, h0, h, w_ih, w_hh, back=lambda delta, w_hh: delta @ w_hh.T)
 
 
+@mistake(CH07, "rnn_bptt", "Eq. 12, the tutorial's misprint", BOOK07, "The error signal, backwards in time",
+         "only the last step's ∂E/∂h(T) was injected (Eq. 12 as printed): every δ(t) adds its own d_h")
+def bptt_error_only_at_end(d_h, x, h0, h, w_ih, w_hh):
+    return tanh_layer_backward(np.concatenate([0.0 * d_h[:-1], d_h[-1:]]), x, h0, h, w_ih, w_hh)
+
+
 @mistake(CH07, "rnn_bptt", "Eq. 12", BOOK07, "The error signal, backwards in time",
          "∂E/∂W_hh pairs δ(t) with h(t): W_hh multiplied h(t−1), so pair it with h(t−1)")
 def bptt_pairs_h_of_t(d_h, x, h0, h, w_ih, w_hh):
