@@ -203,7 +203,7 @@ def test_an_honest_submission_hears_of_no_mistake(assignment):
 def test_every_graded_function_and_at_least_three_mistakes_per_assignment(assignment):
     nb = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
     graded = {name for c in nb.cells if is_solution_cell(c) for name in references.defined_functions(c.source)}
-    catalogued = [m for m in mistakes.CATALOGUE[assignment]]
+    catalogued = mistakes.CATALOGUE[assignment]
     assert {m.function for m in catalogued} == graded
     assert len(catalogued) >= 3
 
