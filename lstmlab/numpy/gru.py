@@ -24,7 +24,10 @@ from lstmlab.numpy.recurrent import RecurrentModel, sequence_step, sequence_step
 
 
 def sequence_forward(x, state0, w_ih, w_hh, b_ih=None, b_hh=None, reset_after=True):
-    """Eqs. (57)-(66) over a whole (T, B, D) sequence; returns ``(h (T, B, H), (h_T,), cache)``."""
+    """Eqs. (57)-(66) over a whole (T, B, D) sequence; returns ``(h (T, B, H), (h_T,), cache)``.
+
+    Implements: Eqs. 57-66.
+    """
     (h0,) = state0
     steps, batch = x.shape[:2]
     hid = h0.shape[1]
@@ -105,7 +108,10 @@ def sequence_backward(d_out, d_final_state, cache):
 
 
 def step(x_t, state, params, reset_after=True):
-    """One step of :func:`sequence_forward` (the step API of :mod:`lstmlab.numpy.recurrent`): ``((h,), cache)``."""
+    """One step of :func:`sequence_forward` (the step API of :mod:`lstmlab.numpy.recurrent`): ``((h,), cache)``.
+
+    Implements: Eqs. 57-66.
+    """
     return sequence_step(sequence_forward, x_t, state, params, 3, reset_after)
 
 

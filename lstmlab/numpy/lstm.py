@@ -289,6 +289,8 @@ def step(x_t, state, params, variant="vanilla"):
     """One step of :func:`forward` (the step API of :mod:`lstmlab.numpy.recurrent`): ``((h, c), cache)``.
 
     :mod:`lstmlab.numpy.lstm_cell` is the same step written one line per equation (NP variant).
+
+    Implements: Eqs. 24-27, 29, 36-38, 50-51.
     """
     if not isinstance(x_t, np.ndarray) or x_t.ndim != 2:
         got = x_t.shape if isinstance(x_t, np.ndarray) else type(x_t).__name__

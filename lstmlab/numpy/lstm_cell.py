@@ -28,7 +28,10 @@ from lstmlab.numpy.activations import sigmoid, sigmoid_prime, tanh, tanh_prime
 
 
 def step(x_t, state, params):
-    """One step, Eqs. (24)-(38) with forget gate: x_t (B, D), state (y, s) each (B, H); returns ((y, s), cache)."""
+    """One step, Eqs. (24)-(38) with forget gate: x_t (B, D), state (y, s) each (B, H); returns ((y, s), cache).
+
+    Implements: Eqs. 24-27, 29, 36-38.
+    """
     y_prev, s_prev = state
     z = x_t @ params["w_ih"].T + y_prev @ params["w_hh"].T                 # all four net inputs at once
     if "b_ih" in params:

@@ -93,7 +93,10 @@ def step_backward(d_state, cache):
 
 def step(x_t, state, params):
     """Eqs. 53-54 at M points at once (the step API of :mod:`lstmlab.numpy.recurrent`): x_t (M, D), state
-    (h_prev, c_prev) each (N, M, H), the predecessors' states; returns ``((h, c), cache)``, h and c (M, H)."""
+    (h_prev, c_prev) each (N, M, H), the predecessors' states; returns ``((h, c), cache)``, h and c (M, H).
+
+    Implements: Eqs. 53-54.
+    """
     if not isinstance(state, tuple) or len(state) != 2:
         raise ValueError(f"state must be a tuple (h_prev, c_prev), got {state!r:.60}")
     h_prev, c_prev = (np.asarray(s) for s in state)
