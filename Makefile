@@ -35,7 +35,9 @@ execution-cache:
 		rm -rf .jupyter_cache _build/.doctrees _build/jupyter_execute _build/page && mkdir -p .jupyter_cache && \
 		echo "$(CACHE_KEY)" > .jupyter_cache/.key && echo "execution cache cleared (package changed)"; fi
 
+# The appendix reads the code, the tests and the chapters: Sphinx must read it again on every build.
 book: $(STAMP) $(VENDOR)/.installed execution-cache
+	touch book/appendix/equations.md
 	$(VENV)/bin/jupyter-book build . --warningiserror --builder html
 
 # One chapter alone, for a quick check while writing it: make page PAGE=book/part1/ch02_linear_separability
