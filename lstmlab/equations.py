@@ -17,7 +17,7 @@ import html
 import re
 import tomllib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,13 +53,13 @@ def numbers(text):
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read(path, mtime):
     """A file's text, read once per modification time (the index reads each file several times)."""
     return path.read_text(encoding="utf-8")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parse(path, mtime):
     return ast.parse(_read(path, mtime))
 
@@ -289,7 +289,8 @@ def _table(header, rows, widths, cls="lstmlab-eq"):
     cols = "".join(f'<col style="width: {w}%">' for w in widths)
     head = "".join(f"<th>{h}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<div class="mathjax_process"><table class="{cls}"><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+    return (f'<div class="mathjax_process"><table class="{cls}"><colgroup>{cols}</colgroup>'
+            f'<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>')
 
 
 _STYLE = """<style>

@@ -20,7 +20,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from docutils.nodes import make_id
@@ -41,7 +41,6 @@ from lstmlab.numpy.perceptron import state as perceptron_state
 from lstmlab.numpy.perceptron import update as perceptron_update
 from lstmlab.numpy.rtrl import gradient as rtrl_gradient
 from lstmlab.numpy.rtrl import sensitivity_step
-from lstmlab.numpy.vanishing import jacobian_factor
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
