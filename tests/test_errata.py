@@ -199,11 +199,13 @@ def test_eq52_layer_reads_the_new_outputs_of_the_layer_below():
         expected = net(torch.tensor(x))[0].numpy()
     p = {k: v.detach().numpy() for k, v in net.named_parameters()}
     zeros = np.zeros((2, 4))
-    below, _ = lstm.layer(x, zeros, zeros, *(p[f"{k}_l0"] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")))
+    state0 = (zeros, zeros)
+    below, _, _ = lstm.sequence_forward(x, state0, *(p[f"{k}_l0"] for k in ("weight_ih", "weight_hh", "bias_ih",
+                                                                               "bias_hh")))
     top = [p[f"{k}_l1"] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-    corrected, _ = lstm.layer(below, zeros, zeros, *top)  # y'_{h_{i-1}}: this step's outputs
+    corrected, _, _ = lstm.sequence_forward(below, state0, *top)  # y'_{h_{i-1}}: this step's outputs
     previous = np.concatenate([zeros[None], below[:-1]])  # y_{h_{i-1}}: the outputs of step τ - 1
-    printed, _ = lstm.layer(previous, zeros, zeros, *top)
+    printed, _, _ = lstm.sequence_forward(previous, state0, *top)
     np.testing.assert_allclose(corrected, expected, rtol=1e-10, atol=1e-12)
     assert relative_error(printed, expected) > 0.05
 
@@ -214,11 +216,12 @@ def test_eq54_printed_cell_input_is_not_the_lstm_for_one_dimension():
     D, H, B = 3, 2, 4
     params = {k: rng.normal(size=s) for k, s in md_lstm.param_shapes(D, H, 1).items()}
     x, h_prev, c_prev = rng.normal(size=(B, D)), rng.normal(size=(1, B, H)), rng.normal(size=(1, B, H))
-    _, c = md_lstm.step(x, h_prev, c_prev, params["w_ih"], params["w_hh"], params["b"])
+    (_, c), cache = md_lstm.step(x, (h_prev, c_prev), params)
     # With N = 1 the gate rows are torch's i, f, g, o: Eq. 54 must reduce to Eq. 38, the LSTM step.
-    _, c_lstm = lstm.step(x, h_prev[0], c_prev[0], params["w_ih"], params["w_hh"], params["b"], np.zeros(4 * H))
+    one_d = {"w_ih": params["w_ih"], "w_hh": params["w_hh"], "b_ih": params["b"], "b_hh": np.zeros(4 * H)}
+    (_, c_lstm), _ = lstm.step(x, (h_prev[0], c_prev[0]), one_d, "NP")
     np.testing.assert_allclose(c, c_lstm, rtol=1e-13)
-    i, f, g, _ = md_lstm.gates(x, h_prev, params["w_ih"], params["w_hh"], params["b"])
+    i, f, g = (cache[k] for k in ("i", "f", "g"))
     z = np.arctanh(g)  # the cell's weighted input, unsquashed
     printed = f[0] * c_prev[0] + i * z
     assert relative_error(printed, c_lstm) > 0.05
