@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 VENDOR := book/_static/vendor
 
-.PHONY: venv book page test test-fast autograde release clean
+.PHONY: venv book page test test-fast pdf autograde release clean
 
 venv: $(STAMP)
 
@@ -38,9 +38,13 @@ page: $(STAMP) $(VENDOR)/.installed
 test: book
 	$(PY) -m pytest -n 2 --dist loadgroup
 
-# Unit tests only, no book build (quick loop while developing).
+# Unit tests only, no book build and no browser (quick loop while developing).
 test-fast: $(STAMP)
-	$(PY) -m pytest -n 2 --dist loadgroup -m "not book"
+	$(PY) -m pytest -n 2 --dist loadgroup -m "not book and not browser"
+
+# The book as one PDF for offline reading (_build/pdf/lstmlab.pdf): Chromium prints each built page.
+pdf: book
+	$(PY) -m lstmlab.book_pdf
 
 # Instructor: regenerate the student release from solutions/ (see README, "For instructors").
 release: $(STAMP)
