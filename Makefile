@@ -42,8 +42,9 @@ test: book
 test-fast: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadgroup -m "not book and not browser"
 
-# The book as one PDF for offline reading (_build/pdf/lstmlab.pdf): Chromium prints each built page.
-pdf: book
+# The built book as one PDF for offline reading (_build/pdf/lstmlab.pdf): Chromium prints each page.
+# Run `make book` first (not a prerequisite here: it would execute every chapter again).
+pdf: $(STAMP)
 	$(PY) -m lstmlab.book_pdf
 
 # Instructor: regenerate the student release from solutions/ (see README, "For instructors").

@@ -276,3 +276,20 @@ def test_previous_and_next_walk_the_whole_table_of_contents(visit):
         assert len(walked) <= len(PAGES), walked
     assert walked == PAGES
     visit.assert_clean()
+
+
+def test_chapters_print_to_one_pdf_with_an_outline(chrome, site, tmp_path):
+    """`make pdf` on two pages: one PDF, one outline entry per page, the chapter's words in it."""
+    from pypdf import PdfReader
+
+    from lstmlab import book_pdf
+
+    pages = [PAGES[0], PAGES[1]]
+    printed = book_pdf.print_pages(chrome, site, pages)
+    book_pdf.join(printed, tmp_path / "book.pdf")
+    pdf = PdfReader(tmp_path / "book.pdf")
+    assert [item.title for item in pdf.outline] == [title for title, _ in printed]
+    assert len(pdf.pages) >= len(pages)
+    first_chapter = next(page for page in pdf.pages[pdf.get_destination_page_number(pdf.outline[1]):])
+    heading = re.search(r"^# (.+)$", (ROOT / f"{PAGES[1]}.md").read_text(), re.M).group(1)
+    assert heading.split()[0] in first_chapter.extract_text()
