@@ -6,7 +6,6 @@ download menu and previous/next work. A full-page screenshot of every page is sa
 _build/screenshots/. Point LSTMLAB_BOOK_HTML at another build to check it instead of _build/html.
 """
 
-import base64
 import json
 import re
 from pathlib import Path
@@ -214,11 +213,13 @@ def _descendants(state, root):
 
 
 def _wait_for_position(tab, handle, position):
-    tab.wait_for_function("([h, p]) => Math.round(+h.getAttribute('aria-valuenow')) - +h.getAttribute('aria-valuemin') === p",
-                          arg=[handle.element_handle(), position], timeout=5000)
+    tab.wait_for_function(
+        "([h, p]) => Math.round(h.getAttribute('aria-valuenow') - h.getAttribute('aria-valuemin')) === p",
+        arg=[handle.element_handle(), position], timeout=5000)
 
 
 def test_search_finds_a_term_offline(visit):
+    """Sphinx's search runs in the page from its own index: "forget gate" finds the chapter."""
     tab = visit.open("search.html?q=forget+gate", rendered=False)
     tab.wait_for_selector("#search-results ul.search li a", timeout=20000)
     found = tab.eval_on_selector_all("#search-results ul.search li a", "links => links.map(a => a.href)")
@@ -228,7 +229,10 @@ def test_search_finds_a_term_offline(visit):
 
 @pytest.mark.parametrize("page", PAGES)
 def test_download_menu_gives_the_notebook_and_the_source(visit, page):
+    """The menu's source button serves the chapter's .md; on a notebook chapter, .ipynb downloads
+    a valid notebook whose code is the chapter's."""
     tab = visit.open(f"{page}.html", rendered=False)
+    assert tab.locator(".dropdown-launch-buttons").count() == 0, "launch buttons are off in this build"
     menu = tab.locator(".dropdown-download-buttons > button")
     menu.click()
     source_button = tab.locator("a.btn-download-source-button")
@@ -259,11 +263,11 @@ def test_download_menu_gives_the_notebook_and_the_source(visit, page):
     code = [c.source for c in nb.cells if c.cell_type == "code"]
     assert code and all(c in (ROOT / f"{page}.md").read_text() for c in code), \
         "the notebook's code cells are not the chapter's"
-    assert tab.locator(".dropdown-launch-buttons").count() == 0, "launch buttons are off in this build"
     visit.assert_clean()
 
 
 def test_previous_and_next_walk_the_whole_table_of_contents(visit):
+    """Clicking "next" from the first page visits every page of _toc.yml in order; "previous" links back."""
     tab = visit.open("index.html", rendered=False)
     # index.html redirects to the root page.
     tab.wait_for_url(re.compile(re.escape(PAGES[0]) + r"\.html"))
@@ -291,6 +295,6 @@ def test_chapters_print_to_one_pdf_with_an_outline(chrome, site, tmp_path):
     pdf = PdfReader(tmp_path / "book.pdf")
     assert [item.title for item in pdf.outline] == [title for title, _ in printed]
     assert len(pdf.pages) >= len(pages)
-    first_chapter = next(page for page in pdf.pages[pdf.get_destination_page_number(pdf.outline[1]):])
+    first_chapter = pdf.pages[pdf.get_destination_page_number(pdf.outline[1])]
     heading = re.search(r"^# (.+)$", (ROOT / f"{PAGES[1]}.md").read_text(), re.M).group(1)
     assert heading.split()[0] in first_chapter.extract_text()
