@@ -23,8 +23,6 @@ def print_pages(chrome, base, pages):
     for page in pages:
         tab.goto(f"{base}{page}.html", wait_until="load")
         browser.wait_until_rendered(tab)
-        tab.evaluate("() => document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')")
-        tab.wait_for_function("() => [...document.images].every(i => i.complete)")
         title = tab.locator("article h1").first.inner_text().strip().rstrip("#").strip()
         pdf = tab.pdf(format="A4", print_background=True,
                       margin={"top": "15mm", "bottom": "15mm", "left": "12mm", "right": "12mm"})

@@ -86,8 +86,11 @@ def offline(context, base, blocked):
 
 
 def wait_until_rendered(page):
-    """Wait for MathJax to typeset and for every embedded widget view to be drawn."""
+    """Wait for every image to load, MathJax to typeset and every embedded widget view to be drawn."""
     page.wait_for_load_state("load")
+    # Images below the fold load lazily, when a reader scrolls to them: ask for them all now.
+    page.evaluate("() => document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')")
+    page.wait_for_function("() => [...document.images].every(i => i.complete)")
     page.wait_for_function("() => !window.MathJax || (MathJax.startup && MathJax.startup.promise)")
     page.evaluate("() => window.MathJax ? MathJax.startup.promise.then(() => true) : true")
     views = page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()

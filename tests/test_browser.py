@@ -91,9 +91,6 @@ def visit(chrome, site):
 def test_page_renders_cleanly(visit, page):
     """No console error or failed request; maths typeset; every image and widget drawn; a screenshot."""
     tab = visit.open(f"{page}.html")
-    # Images below the fold load lazily; a reader scrolls to them, the test asks for them at once.
-    tab.evaluate("() => document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')")
-    tab.wait_for_function("() => [...document.images].every(i => i.complete)")
     visit.assert_clean()
 
     broken = tab.evaluate("() => [...document.images].filter(i => !(i.naturalWidth > 0)).map(i => i.src)")
