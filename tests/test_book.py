@@ -33,9 +33,10 @@ def executed(chapter):
 
 @pytest.mark.parametrize("chapter", toc_pages())
 def test_chapter_source_has_no_control_characters(chapter):
-    """A backslash escape written through a Python string (\\a, \\b, \\f...) turns TeX into a control character."""
+    """TeX written through a Python string loses escapes: \\approx becomes BEL + "pprox"."""
     source = (ROOT / f"{chapter}.md").read_text()
-    bad = [(source.count("\n", 0, i) + 1, hex(ord(c))) for i, c in enumerate(source) if ord(c) < 32 and c not in "\n\t"]
+    bad = [(source.count("\n", 0, i) + 1, hex(ord(c)))
+           for i, c in enumerate(source) if ord(c) < 32 and c not in "\n\t"]
     assert not bad, f"control characters (line, code): {bad}"
 
 
