@@ -29,7 +29,7 @@ book: $(STAMP) $(VENDOR)/.installed
 # One chapter alone, for a quick check while writing it: make page PAGE=book/part1/ch02_linear_separability
 # (HTML in _build/page/<chapter>/_build/html).
 page: $(STAMP) $(VENDOR)/.installed
-	test -n "$(PAGE)" || { echo "usage: make page PAGE=book/partN/chNN_name"; exit 2; }
+	test -n "$(PAGE)" || { echo "usage: make page PAGE=book/partN/chNN_name (or book/appendix/equations)"; exit 2; }
 	mkdir -p _build/page/$(notdir $(PAGE))
 	printf 'format: jb-book\nroot: book/intro\nchapters:\n  - file: %s\n' "$(PAGE)" > _build/page/$(notdir $(PAGE))/toc.yml
 	$(VENV)/bin/jupyter-book build . --warningiserror --builder html \
