@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 VENDOR := book/_static/vendor
 
-.PHONY: venv book page test test-fast lint lock autograde release clean
+.PHONY: venv book page test test-fast lint lock pdf autograde release clean
 
 venv: $(STAMP)
 
@@ -52,9 +52,9 @@ page: $(STAMP) $(VENDOR)/.installed execution-cache
 test: lint book
 	$(PY) -m pytest -n 2 --dist loadgroup --durations=15
 
-# Unit tests only: no book build, no nbgrader batches (quick loop while developing).
+# Unit tests only: no book build, no nbgrader batches, no browser (quick loop while developing).
 test-fast: lint
-	$(PY) -m pytest -n 2 --dist loadgroup -m "not book and not grading and not install" --durations=10
+	$(PY) -m pytest -n 2 --dist loadgroup -m "not book and not grading and not install and not browser" --durations=10
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -62,6 +62,11 @@ lint: $(STAMP)
 # requirements.txt, the exact lock, from pyproject.toml's dependencies (see .ci/lock.py).
 lock: $(STAMP)
 	$(PY) .ci/lock.py
+
+# The built book as one PDF for offline reading (_build/pdf/lstmlab.pdf): Chromium prints each page.
+# Run `make book` first (not a prerequisite here: it would execute every chapter again).
+pdf: $(STAMP)
+	$(PY) -m lstmlab.book_pdf
 
 # Instructor: regenerate the student release from solutions/ (see README, "For instructors").
 release: $(STAMP)
