@@ -167,7 +167,8 @@ def test_every_slider_changes_its_figure(visit, page):
             handle = area.locator(".noUi-handle").nth(h)
             labels = sliders[slider_id]["state"].get("_options_labels")
             figures = expected_figures(state, slider_id)
-            positions = int(float(handle.get_attribute("aria-valuemax")) - float(handle.get_attribute("aria-valuemin"))) + 1
+            low, high = (float(handle.get_attribute(f"aria-value{end}")) for end in ("min", "max"))
+            positions = int(high - low) + 1
             handle.focus()
             tab.keyboard.press("Home")
             _wait_for_position(tab, handle, 0)

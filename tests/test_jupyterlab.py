@@ -118,7 +118,7 @@ def test_student_runs_and_validates_an_assignment_in_jupyterlab(lab, chrome_for_
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{base}lab/tree/{ASSIGNMENT}/{ASSIGNMENT}.ipynb?token={token}")
     cells = page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell")
-    page.wait_for_function(f"n => document.querySelectorAll('.jp-NotebookPanel .jp-Notebook .jp-Cell').length === n",
+    page.wait_for_function("n => document.querySelectorAll('.jp-NotebookPanel .jp-Notebook .jp-Cell').length === n",
                            arg=len(released.cells), timeout=90000)
     page.wait_for_selector(".jp-NotebookPanel .jp-CodeCell .cm-content", timeout=60000)
 
