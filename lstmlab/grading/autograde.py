@@ -12,7 +12,8 @@ the reason and the batch goes on. At the end:
 
 - `grading_report.csv`: every submission's score, status and reason;
 - `grades.csv`: nbgrader's export of the whole gradebook;
-- `lms/<assignment>.csv`: `student_id,points,max_points`, one row per student, for an LMS import.
+- `lms/<assignment>.csv`: `student_id,points,max_points`, one row per student, for an LMS import;
+- `feedback/<student>/<assignment>/*.html`: the verdict of every test cell, maths rendered offline.
 """
 
 import argparse
@@ -31,7 +32,7 @@ from nbgrader.apps import NbGraderAPI
 from nbgrader.apps.nbgraderapp import NbGrader
 
 from lstmlab import checking
-from lstmlab.grading import references, secret
+from lstmlab.grading import feedback, references, secret
 from lstmlab.grading.errors import InstructorError
 
 REPORT = "grading_report.csv"
@@ -79,6 +80,7 @@ def preflight(api, names):
     <assignment>.ipynb`."""
     root, source, submitted = course_paths(api)
     secret.check_course(root, secret.load())
+    feedback.mathjax_path(root)
     if not submitted.is_dir():
         raise InstructorError(f"no submissions: {submitted} is not a folder; put each student's notebook at "
                               f"{submitted.name}/<student>/<assignment>/<assignment>.ipynb (nbgrader collect)")
@@ -161,8 +163,11 @@ def grade_submission(root, assignment, student):
             zero(gb, assignment, student)
             status, why = "not graded (zero)", reason(log)
         else:
-            feedback = api.generate_feedback(assignment, student, force=True)
-            status, why = "graded", "" if feedback["success"] else "feedback failed: " + reason(feedback.get("log"))
+            result = api.generate_feedback(assignment, student, force=True)
+            status, why = "graded", "" if result["success"] else "feedback failed: " + reason(result.get("log"))
+            if result["success"]:
+                feedback.rewrite(api.coursedir.format_path(api.coursedir.feedback_directory, student, assignment),
+                                 feedback.mathjax_path(root))
         try:
             submission = gb.find_submission(assignment, student)
             got, out_of = submission.score, submission.max_score
