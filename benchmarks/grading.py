@@ -13,6 +13,7 @@ cell time limit). The class is graded with `python -m lstmlab.grading.autograde 
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -64,13 +65,16 @@ def build_class(tmp, assignment, students):
 
 
 def grade(course, jobs, env):
+    """(wall seconds, CPU seconds of the grader and everything it started) for one whole grading run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     result = subprocess.run(["nice", "-n", "10", sys.executable, "-m", "lstmlab.grading.autograde", "--jobs",
                              str(jobs), "--quiet"], cwd=course, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
         raise SystemExit(result.stdout[-2000:] + result.stderr[-2000:])
-    return seconds
+    return seconds, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
 def main(argv=None):
@@ -93,13 +97,14 @@ def main(argv=None):
         for jobs in (1, args.jobs):
             course = Path(tmp) / f"jobs{jobs}" / "course"
             shutil.copytree(template, course)
-            seconds = grade(course, jobs, env)
+            seconds, cpu = grade(course, jobs, env)
             with open(course / "grading_report.csv") as f:
                 graded = sum(1 for _ in f) - 1
             assert graded == args.students, (graded, args.students)
-            rows.append({"jobs": jobs, "seconds": round(seconds, 1), "per_minute": round(60 * graded / seconds, 1)})
-            print(f"jobs={jobs}: {graded} notebooks in {seconds:.1f} s = {60 * graded / seconds:.1f} notebooks/min",
-                  flush=True)
+            rows.append({"jobs": jobs, "seconds": round(seconds, 1), "per_minute": round(60 * graded / seconds, 1),
+                         "cpu_seconds_per_notebook": round(cpu / graded, 2)})
+            print(f"jobs={jobs}: {graded} notebooks in {seconds:.1f} s = {60 * graded / seconds:.1f} notebooks/min "
+                  f"({cpu / graded:.2f} CPU s per notebook, kernels included)", flush=True)
     print(f"speed-up with {args.jobs} graders: {rows[1]['per_minute'] / rows[0]['per_minute']:.2f}x "
           f"(machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f})")
     if args.json:

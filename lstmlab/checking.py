@@ -19,9 +19,9 @@ REFERENCES = "references.json"
 
 # The reference generator replaces this with a callable that collects records in-process.
 sink = None
-# The per-student seed of the hidden cases: set by the grader (the sandbox reads it from
-# LSTMLAB_HIDDEN_SEED, the reference generator sets it directly); None outside grading.
-hidden_base = None
+# The per-student seed of the hidden cases: the grader hands it to the student's kernel in
+# LSTMLAB_HIDDEN_SEED, and the reference generator sets it directly; None outside grading.
+hidden_base = int(os.environ["LSTMLAB_HIDDEN_SEED"], 16) if os.environ.get("LSTMLAB_HIDDEN_SEED") else None
 
 
 def encode(value):

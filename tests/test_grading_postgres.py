@@ -8,6 +8,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -66,7 +67,7 @@ def postgres():
             pytest.fail("the PostgreSQL server did not start")
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
     finally:
-        server.terminate()
+        server.send_signal(signal.SIGINT)  # fast shutdown: ends the open connections too
         server.wait(30)
         shutil.rmtree(data, ignore_errors=True)
 
@@ -92,13 +93,15 @@ def test_two_dask_workers_grade_into_postgresql(tmp_path, postgres):
     assert not (course / "gradebook.db").exists()
     # Every row of the gradebook: one submission per student, one grade per test cell, no duplicates.
     cells = sum(1 for c in solution(CHEATED).cells if c.metadata.get("nbgrader", {}).get("grade"))
-    with create_engine(postgres).connect() as db:
+    engine = create_engine(postgres)
+    with engine.connect() as db:
         rows = db.execute(text(
             "select s.student_id, c.name, g.auto_score from grade g "
             "join submitted_notebook sn on g.notebook_id = sn.id "
             "join submitted_assignment s on sn.assignment_id = s.id "
             "join base_cell c on g.cell_id = c.id")).all()
         submissions = db.execute(text("select student_id from submitted_assignment")).scalars().all()
+    engine.dispose()
     assert sorted(submissions) == sorted(expected)
     assert len(rows) == len({(r[0], r[1]) for r in rows}) == cells * len(expected)
     for student, total in expected.items():

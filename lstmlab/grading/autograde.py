@@ -183,7 +183,8 @@ class Progress:
         self.total, self.done, self.start, self.stream = total, 0, time.monotonic(), stream
 
     def advance(self, line):
-        self.stream.write("\r\033[K")
+        tty = self.stream.isatty()
+        self.stream.write("\r\033[K" if tty else "")  # a terminal: the bar moves down under the new line
         self.stream.flush()
         print(line, flush=True)
         self.done += 1
@@ -193,7 +194,7 @@ class Progress:
         filled = round(30 * self.done / self.total)
         self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total}  "
                           f"{60 * rate:.0f}/min  ETA {int(eta) // 60}:{int(eta) % 60:02d} ")
-        if self.done == self.total:
+        if self.done == self.total or not tty:
             self.stream.write("\n")
         self.stream.flush()
 

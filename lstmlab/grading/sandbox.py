@@ -140,6 +140,15 @@ def read_rules(roots, denied, exceptions):
     return rules
 
 
+def proc_rules():
+    """/proc, less every other process's entries: the grader's environment and memory stay unreadable
+    (Landlock's own ptrace check does not stop reading /proc/PID/environ on every kernel)."""
+    rules = [("/proc", READ_DIR), (f"/proc/{os.getpid()}", READ_FILE | READ_DIR)]
+    # Everything else at the top (cpuinfo, meminfo, sys, ...); self, thread-self, net, mounts lead to our own.
+    rules += [(entry.path, READ_FILE | READ_DIR) for entry in os.scandir("/proc") if not entry.name.isdigit()]
+    return rules
+
+
 def main(argv):
     connection_file = argv[argv.index("-f") + 1]
     private = tempfile.mkdtemp(prefix="lstmlab-kernel-")
@@ -147,18 +156,16 @@ def main(argv):
         os.environ[var] = private
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     # Preloaded while the package is still readable; the test cells need nothing else of it.
-    import lstmlab.checking
+    import lstmlab.checking  # noqa: F401  (it reads this student's hidden-case seed, LSTMLAB_HIDDEN_SEED)
     import numpy  # noqa: F401
 
-    seed = os.environ.pop("LSTMLAB_HIDDEN_SEED", None)
-    lstmlab.checking.hidden_base = int(seed, 16) if seed else None
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-    roots = ["/usr", "/lib", "/lib64", "/bin", "/etc", "/proc", "/sys", *python_paths()]
+    roots = ["/usr", "/lib", "/lib64", "/bin", "/etc", "/sys", *python_paths()]
     restrict(
         read_only=[],
         read_write=[os.getcwd(), private, "/dev"],
         readable_files=[connection_file],
-        rules=read_rules(roots, lstmlab_folder(), ["__init__.py", "checking.py"]),
+        rules=read_rules(roots, lstmlab_folder(), ["__init__.py", "checking.py"]) + proc_rules(),
     )
     # The notebook's folder stands first on sys.path, as in a normal kernel; the package root does not.
     sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
