@@ -38,6 +38,7 @@ from lstmlab.grading.errors import InstructorError
 REPORT = "grading_report.csv"
 LMS = "lms"
 LOCK = ".lstmlab-grading.lock"
+PG_LOCK = 0x6C73746D6C6162  # "lstmlab": the advisory lock of a PostgreSQL gradebook
 # Characters a student id may not hold: nbgrader finds submissions with glob patterns and paths.
 UNSAFE_ID = re.compile(r"[\[\]*?/\\\x00-\x1f]|^[.~-]")
 
@@ -135,6 +136,27 @@ def course_lock(root):
         f.write(f"pid {os.getpid()} since {time.strftime('%H:%M:%S')}")
         f.flush()
         yield
+
+
+@contextmanager
+def gradebook_lock(db_url):
+    """The same for a gradebook on a server, which graders on other machines (other course folders) share."""
+    if not db_url.startswith("postgresql"):
+        yield
+        return
+    from sqlalchemy import create_engine, text
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as db:
+            if not db.execute(text("select pg_try_advisory_lock(:key)"), {"key": PG_LOCK}).scalar():
+                raise InstructorError("another grader is using this gradebook (a PostgreSQL advisory lock is held); "
+                                      "wait for it to finish")
+            try:
+                yield
+            finally:
+                db.execute(text("select pg_advisory_unlock(:key)"), {"key": PG_LOCK})
+    finally:
+        engine.dispose()
 
 
 def zero(gradebook, assignment, student):
@@ -262,7 +284,7 @@ def main(argv=None):
     try:
         api = load_api()
         root = api.coursedir.root
-        with course_lock(root):
+        with course_lock(root), gradebook_lock(api.coursedir.db_url):
             pairs = preflight(api, args.assignments)
             for assignment in sorted({a for a, _ in pairs}):
                 result = api.generate_assignment(assignment, force=True)  # the gradebook knows it

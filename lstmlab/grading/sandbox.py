@@ -9,8 +9,9 @@ Landlock only allows, so where lstmlab sits inside an allowed folder (site-packa
 `pip install`) that folder is allowed entry by entry around lstmlab, and of lstmlab itself only
 `__init__.py` and `checking.py`. `lstmlab.checking` is imported before the sandbox closes, so the test
 cells can still call `check`; the grader hands the kernel this student's hidden-case seed in
-LSTMLAB_HIDDEN_SEED (never the instructor's secret, and never a reference value).
-Where the kernel supports it, the kernel also cannot signal processes outside the sandbox (it cannot
+LSTMLAB_HIDDEN_SEED (never the instructor's secret, and never a reference value). Of /proc the
+kernel reads only its own entries, so the environment of the grader (which may hold the secret) and
+of other students' kernels stays out of reach. Where the kernel supports it, the kernel also cannot signal processes outside the sandbox (it cannot
 kill the grader), and an address-space limit stops it from exhausting the machine's memory.
 
 Run as `python -m lstmlab.grading.sandbox -f CONNECTION_FILE`: the kernelspec `lstmlab-sandbox`.
