@@ -175,6 +175,8 @@ _apis = {}
 def grade_submission(root, assignment, student):
     """[assignment, student, score, max score, status, reason] after autograding one submission and
     writing its feedback; runs in a worker process (one nbgrader API per process and course)."""
+    if not _apis:
+        feedback.reuse_compiled_templates()
     api = _apis.get(root) or _apis.setdefault(root, load_api(root))
     result = api.autograde(assignment, student, force=True, create=True)
     log = (result.get("log") or "") + (result.get("error") or "")

@@ -171,8 +171,11 @@ def main(argv):
     # The notebook's folder stands first on sys.path, as in a normal kernel; the package root does not.
     sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
     sys.path.insert(0, os.getcwd())
-    from ipykernel import kernelapp
+    from ipykernel import kernelapp, kernelbase
 
+    # psutil cannot list processes once other processes' /proc entries are closed; on shutdown the kernel
+    # manager signals the kernel's whole process group, which ends anything the student started.
+    kernelbase.Kernel._process_children = lambda self: []
     kernelapp.launch_new_instance(argv=argv)
 
 
