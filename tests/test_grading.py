@@ -278,3 +278,21 @@ def test_a_second_grader_on_the_same_course_stops_at_once(tmp_path):
         second = run_grader(course)
     assert second.returncode == 2 and "another grader is running on this course" in second.stderr
     assert not (course / "autograded").exists()
+
+
+def test_feedback_renders_maths_offline(tmp_path):
+    """The feedback page typesets its maths in a browser that can reach no network at all."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Chromium is not installed (.ci/run installs it)")
+    if not (ROOT / VENDORED).is_file():
+        pytest.skip(f"no vendored MathJax ({VENDORED}): run make book")
+    course = make_course(tmp_path, [CHEATED])
+    submit(course, "honest", CHEATED, solution(CHEATED))
+    autograde(course)
+    page = next((course / "feedback" / "honest" / CHEATED).glob("*.html"))
+    dom = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                          "--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=15000", "--dump-dom",
+                          page.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    assert dom.count("<mjx-container") > 10, dom[:2000]
+    assert "lstmlab grader: 2 of 2 points" in dom
