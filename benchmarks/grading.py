@@ -43,6 +43,7 @@ def broken(assignment, k):
 
 
 def build_class(tmp, assignment, students):
+    Path(tmp).mkdir(parents=True)
     course = make_course(Path(tmp), [assignment])
     kinds = {}
     for k in range(students):

@@ -130,7 +130,8 @@ def hidden_seed(case):
     """The seed of hidden case `case` (a small int label) for the student being graded."""
     if hidden_base is None:
         raise RuntimeError("hidden test cases run only under the grader (no per-student seed is set)")
-    return int(np.random.SeedSequence([hidden_base, zlib.crc32(str(case).encode())]).generate_state(1, np.uint32)[0] >> 1)
+    sequence = np.random.SeedSequence([hidden_base, zlib.crc32(str(case).encode())])
+    return int(sequence.generate_state(1, np.uint32)[0] >> 1)
 
 
 def check(key, value, hint=None, rtol=1e-7, atol=1e-10):

@@ -234,8 +234,8 @@ def instructor_errors(course):
     yield lambda: (submitted / "s1" / "ch99_unknown").mkdir(parents=True), "unknown assignment 'ch99_unknown'"
     yield lambda: (submitted / "loose.ipynb").write_text("{}"), "loose.ipynb is a file, not a student's folder"
     yield lambda: (submitted / "s2").mkdir() or (submitted / "s2" / CHEATED).write_text("{}"), "is a file, not a folder"
-    yield lambda: (submitted / "s3" / CHEATED).mkdir(parents=True) or (submitted / "s3" / CHEATED / "hw.ipynb").write_text("{}"), \
-        "has no ch03_learning_rules.ipynb (it holds hw.ipynb)"
+    yield lambda: (submitted / "s3" / CHEATED).mkdir(parents=True) or (
+        submitted / "s3" / CHEATED / "hw.ipynb").write_text("{}"), f"has no {CHEATED}.ipynb (it holds hw.ipynb)"
     yield lambda: submit(course, "[s4]", CHEATED, solution(CHEATED)), "'[s4]'"
     yield lambda: os.environ.pop("LSTMLAB_GRADING_SECRET"), "no grading secret"
     yield lambda: os.environ.update(LSTMLAB_GRADING_SECRET="not-hex"), "malformed"

@@ -100,8 +100,8 @@ def preflight(api, names):
         if fresh.keys() != visible.keys() or any(
                 checking.compare(visible[k]["value"], fresh[k]["value"], visible[k]["rtol"], visible[k]["atol"])
                 for k in fresh):
-            raise InstructorError(f"{name}: lstmlab no longer reproduces the released references; run "
-                                  f"`make release` (python -m lstmlab.grading.release {name}) and hand out the new release")
+            raise InstructorError(f"{name}: lstmlab no longer reproduces the released references; run `make "
+                                  f"release` (python -m lstmlab.grading.release {name}) and hand out the new release")
     pairs = []
     for name in names:
         for folder in sorted(submitted.glob(f"*/{name}")):

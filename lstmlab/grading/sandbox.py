@@ -11,8 +11,9 @@ Landlock only allows, so where lstmlab sits inside an allowed folder (site-packa
 cells can still call `check`; the grader hands the kernel this student's hidden-case seed in
 LSTMLAB_HIDDEN_SEED (never the instructor's secret, and never a reference value). Of /proc the
 kernel reads only its own entries, so the environment of the grader (which may hold the secret) and
-of other students' kernels stays out of reach. Where the kernel supports it, the kernel also cannot signal processes outside the sandbox (it cannot
-kill the grader), and an address-space limit stops it from exhausting the machine's memory.
+of other students' kernels stays out of reach. Where the kernel supports it, the kernel also cannot
+signal processes outside the sandbox (it cannot kill the grader), and an address-space limit stops it
+from exhausting the machine's memory.
 
 Run as `python -m lstmlab.grading.sandbox -f CONNECTION_FILE`: the kernelspec `lstmlab-sandbox`.
 """
