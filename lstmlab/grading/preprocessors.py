@@ -20,7 +20,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, SaveAutoGrades
 
 from lstmlab import checking
-from lstmlab.grading import references, secret
+from lstmlab.grading import mistakes, references, secret
 from lstmlab.grading.errors import InstructorError
 
 
@@ -80,10 +80,13 @@ def records(cell):
     return found
 
 
-def verdict(cell, keys, references, hidden=()):
+def verdict(cell, keys, references, mistakes=None, catalogue=None, hidden=()):
     """(passed, lines): whether every case of a test cell matches its reference, with one line per case.
 
-    A failed hidden case says only that it failed: its reference values stay with the grader."""
+    A wrong output is compared with the outputs of the catalogued mistakes on the same case
+    (`mistakes`: {key: {mistake: encoded output}}, `catalogue`: {mistake: message}) to name it.
+    A failed hidden case never shows its reference values: they stay with the grader.
+    """
     got = records(cell)
     lines = []
     for key in keys:
@@ -94,9 +97,25 @@ def verdict(cell, keys, references, hidden=()):
         else:
             problem = checking.compare(reference["value"], values[0], reference["rtol"], reference["atol"], key)
             if problem and key in hidden:
-                problem = "a hidden case: your output differs from the reference (not shown)"
+                problem = f"{key}: a hidden case, your output differs from the reference (not shown)"
+            diagnosis = problem and checking.diagnose(reference, values[0], (mistakes or {}).get(key, {}),
+                                                      catalogue or {})
+            if diagnosis:
+                problem += f"\n      {diagnosis}"
         lines.append(f"{'PASS' if not problem else 'FAIL'}  {key}" + (f": {problem}" if problem else ""))
     return all(line.startswith("PASS") for line in lines), lines
+
+
+class Lazy:
+    """A mapping computed on its first lookup."""
+
+    def __init__(self, compute):
+        self.compute, self.value = compute, None
+
+    def get(self, key, default=None):
+        if self.value is None:
+            self.value = self.compute()
+        return self.value.get(key, default)
 
 
 class SaveVerdicts(SaveAutoGrades):
@@ -106,7 +125,11 @@ class SaveVerdicts(SaveAutoGrades):
         assignment = resources["nbgrader"]["assignment"]
         coursedir = CourseDirectory(config=self.config)
         source = os.path.join(coursedir.root, coursedir.source_directory)
-        self.references = references.for_student(source, assignment, hidden_base(resources))
+        base = hidden_base(resources)
+        self.references = references.for_student(source, assignment, base)
+        # The mistakes' outputs are needed only to name a wrong output: computed at the first one.
+        self.mistakes = Lazy(lambda: references.mistake_outputs(source, assignment, self.references, base))
+        self.catalogue = mistakes.messages(assignment)
         self.aborted = resources.get("lstmlab", {}).get("aborted")
         return super().preprocess(nb, resources)
 
@@ -119,7 +142,8 @@ class SaveVerdicts(SaveAutoGrades):
             raise InstructorError(
                 f"{self.assignment_id}: the gradebook's test cell {meta['grade_id']!r} is not in the source "
                 "notebook; run `make release`, then grade again")
-        passed, lines = verdict(cell, keys, self.references.values, self.references.hidden)
+        passed, lines = verdict(cell, keys, self.references.values, self.mistakes, self.catalogue,
+                                self.references.hidden)
         points = float(meta["points"])
         summary = f"lstmlab grader: {points if passed else 0:g} of {points:g} points"
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]

@@ -13,6 +13,10 @@ deliberately wrong variant, gives that variant's outputs).
 - The hidden cases draw their inputs from `checking.hidden_seed`, which derives from a per-student seed
   (`lstmlab.grading.secret`). Their reference values are never stored: the grader computes them for each
   student at grading time, here, outside the student's kernel.
+
+Beside the references, `references.json` holds what every catalogued mistake (`lstmlab.grading.mistakes`)
+outputs on the visible cases where it differs from the reference, and the mistakes' messages, so that a
+wrong output that matches one is named; the grader computes the same for each student's hidden cases.
 """
 
 import argparse
@@ -30,6 +34,7 @@ from pathlib import Path
 import nbformat
 
 from lstmlab import checking
+from lstmlab.grading import mistakes
 from lstmlab.grading.errors import InstructorError
 
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -106,10 +111,12 @@ class Run:
         return {k: v for k, v in self.values.items() if k not in self.hidden}
 
 
-def run(source, assignment, hidden_base, implementations=None):
-    """Run an assignment's notebook with `implementations` (default: lstmlab's) in place of its solution cells."""
+def run(source, assignment, hidden_base, implementations=None, overrides=None):
+    """Run an assignment's notebook with `implementations` (default: lstmlab's), some of them replaced by
+    `overrides` (e.g. a catalogued mistake's variant), in place of its solution cells."""
     nb = notebook(source, assignment)
     implementations = lstmlab_implementations(nb) if implementations is None else implementations
+    implementations = {**implementations, **(overrides or {})}
     namespace = {"__name__": "__main__"}
     result = Run()
 
@@ -159,6 +166,18 @@ def run(source, assignment, hidden_base, implementations=None):
         os.chdir(cwd)
         checking.hidden_base = base
     return result
+
+
+def mistake_outputs(source, assignment, result, hidden_base):
+    """{case key: {mistake: encoded output}}: what each catalogued mistake outputs where it differs from
+    the reference, on the same cases (the same hidden seed) as the run `result`."""
+    def close(reference, value):
+        return checking.compare(reference["value"], value["value"], reference["rtol"], reference["atol"]) is None
+
+    originals = lstmlab_implementations(notebook(source, assignment))
+    return mistakes.variant_outputs(
+        assignment, result.values, lambda overrides: run(source, assignment, hidden_base, overrides=overrides).values,
+        originals, close)
 
 
 def _module_file(name):
@@ -244,7 +263,11 @@ def dump(data):
 def write(source, assignment):
     """Compute and store the visible references of one assignment; return the run."""
     result = run(source, assignment, RELEASE_BASE)
-    data = {"assignment": assignment, "values": result.visible_values(), "made_from": made_from(source, assignment)}
+    shown = {key: outputs for key, outputs in mistake_outputs(source, assignment, result, RELEASE_BASE).items()
+             if key not in result.hidden}
+    catalogue = mistakes.messages(assignment)
+    data = {"assignment": assignment, "values": result.visible_values(), "made_from": made_from(source, assignment),
+            "mistakes": shown, "catalogue": {m: catalogue[m] for m in sorted({m for o in shown.values() for m in o})}}
     path(source, assignment).write_text(dump(data))
     return result
 
