@@ -32,7 +32,7 @@ from nbgrader.apps import NbGraderAPI
 from nbgrader.apps.nbgraderapp import NbGrader
 
 from lstmlab import checking
-from lstmlab.grading import feedback, references, secret
+from lstmlab.grading import feedback, references, secret, speedups
 from lstmlab.grading.errors import InstructorError
 
 REPORT = "grading_report.csv"
@@ -176,7 +176,7 @@ def grade_submission(root, assignment, student):
     """[assignment, student, score, max score, status, reason] after autograding one submission and
     writing its feedback; runs in a worker process (one nbgrader API per process and course)."""
     if not _apis:
-        feedback.reuse_compiled_templates()
+        speedups.install()
     api = _apis.get(root) or _apis.setdefault(root, load_api(root))
     result = api.autograde(assignment, student, force=True, create=True)
     log = (result.get("log") or "") + (result.get("error") or "")

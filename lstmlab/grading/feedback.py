@@ -9,8 +9,6 @@ import os
 import re
 from pathlib import Path
 
-import jinja2
-
 from lstmlab.grading.errors import InstructorError
 
 VENDORED = Path("book") / "_static" / "vendor" / "mathjax" / "tex-svg.js"
@@ -47,29 +45,3 @@ def rewrite(folder, mathjax_file):
     for page in Path(folder).glob("*.html"):
         page.write_text(offline_maths(page.read_text(), mathjax))
 
-
-class CompiledTemplates(jinja2.BytecodeCache):
-    """Compiled Jinja templates kept in memory for the life of the process."""
-
-    def __init__(self):
-        self.store = {}
-
-    def load_bytecode(self, bucket):
-        if bucket.key in self.store:
-            bucket.bytecode_from_string(self.store[bucket.key])
-
-    def dump_bytecode(self, bucket):
-        self.store[bucket.key] = bucket.bytecode_to_string()
-
-
-def reuse_compiled_templates():
-    """nbgrader makes a new exporter, so a new Jinja environment, for every feedback page, and so would
-    compile the same templates for every submission (a third of the grader's own CPU time); share them."""
-    from nbconvert.exporters.templateexporter import TemplateExporter
-    create, cache = TemplateExporter._create_environment, CompiledTemplates()
-
-    def with_cache(exporter):
-        environment = create(exporter)
-        environment.bytecode_cache = cache
-        return environment
-    TemplateExporter._create_environment = with_cache
