@@ -21,8 +21,10 @@ import csv
 import fcntl
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -170,6 +172,32 @@ def zero(gradebook, assignment, student):
 
 
 _apis = {}
+# A submission's whole grading may take this many cell time limits: past that the grader gives up on it
+# (a kernel that died in a way nbclient does not notice once left a grader waiting for ever).
+SUBMISSION_LIMIT = 10
+
+
+class GradingTimeoutError(Exception):
+    pass
+
+
+@contextmanager
+def time_limit(seconds):
+    """Raise GradingTimeoutError in this thread after `seconds` (main thread only: Dask's task threads go without)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def give_up(signum, frame):
+        signal.alarm(5)  # again, should the clean-up after this hang too
+        raise GradingTimeoutError(f"grading this submission took longer than {seconds} s")
+    previous = signal.signal(signal.SIGALRM, give_up)
+    signal.alarm(int(seconds))
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def grade_submission(root, assignment, student):
@@ -178,7 +206,8 @@ def grade_submission(root, assignment, student):
     if not _apis:
         speedups.install()
     api = _apis.get(root) or _apis.setdefault(root, load_api(root))
-    result = api.autograde(assignment, student, force=True, create=True)
+    with time_limit(SUBMISSION_LIMIT * api.config.Execute.timeout):
+        result = api.autograde(assignment, student, force=True, create=True)
     log = (result.get("log") or "") + (result.get("error") or "")
     if not result["success"] and "InstructorError" in log:
         raise InstructorError(reason(log).partition(": ")[2])
@@ -216,8 +245,9 @@ class Progress:
         rate = self.done / elapsed if elapsed > 0 else 0.0
         eta = (self.total - self.done) / rate if rate else 0.0
         filled = round(30 * self.done / self.total)
-        self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total}  "
-                          f"{60 * rate:.0f}/min  ETA {int(eta) // 60}:{int(eta) % 60:02d} ")
+        bar = (f"[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total}  {60 * rate:.0f}/min  "
+               f"ETA {int(eta) // 60}:{int(eta) % 60:02d} ")
+        self.stream.write(("\r" if tty else "") + bar)
         if self.done == self.total or not tty:
             self.stream.write("\n")
         self.stream.flush()
