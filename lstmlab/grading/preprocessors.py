@@ -20,7 +20,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, SaveAutoGrades
 
 from lstmlab import checking
-from lstmlab.grading import mistakes, references, secret
+from lstmlab.grading import references, secret
 from lstmlab.grading.errors import InstructorError
 
 
@@ -129,7 +129,7 @@ class SaveVerdicts(SaveAutoGrades):
         self.references = references.for_student(source, assignment, base)
         # The mistakes' outputs are needed only to name a wrong output: computed at the first one.
         self.mistakes = Lazy(lambda: references.mistake_outputs(source, assignment, self.references, base))
-        self.catalogue = mistakes.messages(assignment)
+        self.catalogue = references.released_catalogue(source, assignment)
         self.aborted = resources.get("lstmlab", {}).get("aborted")
         return super().preprocess(nb, resources)
 

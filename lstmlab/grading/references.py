@@ -203,9 +203,22 @@ def _lstmlab_imports(name, path):
     return {m for m in found if m.split(".")[0] == "lstmlab" and _module_file(m)}
 
 
+def code_fingerprint(path):
+    """A hash of a module's code: its syntax tree less docstrings, so that comments and docstrings may
+    change without staling the references, and any change to what runs does."""
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
+
+
 def made_from(source, assignment):
-    """Hashes of what an assignment's references depend on: its notebook and the lstmlab modules its
-    implementations load. (A change to lstmlab.checking that changes values shows when grading compares
+    """Hashes of what an assignment's references depend on: its notebook and the code of the lstmlab
+    modules its implementations load. (A change to lstmlab.checking that changes values shows when grading compares
     the released references with a fresh run.)"""
     nb_path = Path(source) / assignment / f"{assignment}.ipynb"
     specs = notebook(source, assignment).metadata.get("lstmlab", {}).get("implementations", {}).values()
@@ -214,7 +227,7 @@ def made_from(source, assignment):
     while todo:
         name = todo.pop()
         path = _module_file(name)
-        modules[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+        modules[name] = code_fingerprint(path)
         todo |= _lstmlab_imports(name, path) - modules.keys()
     return {"notebook": hashlib.sha256(nb_path.read_bytes()).hexdigest(), "lstmlab": dict(sorted(modules.items()))}
 
@@ -242,6 +255,11 @@ def load_visible(source, assignment):
         raise InstructorError(f"{assignment}: the references are stale: {', '.join(changed)} changed since they "
                               f"were made, so the students' visible checks would disagree with the grader; {fix}")
     return values
+
+
+def released_catalogue(source, assignment):
+    """{mistake: message} as released in references.json (read there, so grading needs no book sources)."""
+    return json.loads(path(source, assignment).read_text()).get("catalogue", {})
 
 
 def for_student(source, assignment, hidden_base):
