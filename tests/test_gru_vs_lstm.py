@@ -181,3 +181,14 @@ def test_forget_bias_variant_changes_only_the_forget_gate_biases():
         else:
             np.testing.assert_array_equal(value, biased.params[name])
     assert gru_vs_lstm.count_parameters("LSTM b_f=1", 2, 4, 1) == gru_vs_lstm.count_parameters("LSTM", 2, 4, 1)
+
+
+def test_fisher_exact_on_hand_counted_splits():
+    # 5 of 5 against 0 of 5: of the C(10, 5) = 252 equally likely ways to place 5 successes among
+    # 10 trials, only "all on a" and "all on b" are as extreme: 2 / 252.
+    assert gru_vs_lstm.fisher_exact(5, 5, 0, 5) == pytest.approx(2 / 252)
+    # 4 of 5 against 1 of 5: P(k) = C(5,k) C(5,5-k) / 252 for k = 0..5 is 1, 25, 100, 100, 25, 1
+    # (over 252); the splits at most as likely as k = 4 are k = 0, 1, 4, 5: 52 / 252.
+    assert gru_vs_lstm.fisher_exact(4, 5, 1, 5) == pytest.approx(52 / 252)
+    assert gru_vs_lstm.fisher_exact(3, 5, 3, 5) == pytest.approx(1.0)
+    assert gru_vs_lstm.fisher_exact(0, 5, 0, 5) == 1.0

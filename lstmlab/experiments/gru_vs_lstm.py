@@ -285,7 +285,8 @@ TASK_TITLES = {"adding": "adding problem", "temporal_order": "temporal order 6a"
 ERROR_NAMES = {"adding": "fraction wrong (|error| ≥ 0.04)", "temporal_order": "fraction misclassified"}
 
 
-def _seq(s):
+def sequences_text(s):
+    """The sequences to solve as "median (lowest–highest)"; "—" when no trial was solved."""
     if not s["solved"]:
         return "—"
     low, high = s["sequences_range"]
@@ -302,7 +303,7 @@ def table(result, task):
             mark = "**" if entry["best_lr"][name] == lr else ""
             low, high = s["test_error_range"]
             rows.append([f"{mark}{name}{mark}", entry["networks"][name]["parameters"], f"{mark}{lr}{mark}",
-                         f"{s['solved']} / {s['trials']}", _seq(s),
+                         f"{s['solved']} / {s['trials']}", sequences_text(s),
                          f"{s['median_test_error']:.3f} ({low:.3f}–{high:.3f})"])
     n_test = result["setup"]["n_test"]
     return markdown_table(["network", "parameters", "learning rate", "solved",
@@ -347,17 +348,33 @@ def plot_sweep(result, task, axes):
         solved = [a for a in at if a <= cap]
         if solved:
             ax_best.hlines(np.median(solved), k - 0.3, k + 0.3, color=color, lw=2)
-    ax_share.set(xscale="log", xlabel="learning rate (Adam)", ylabel="share of trials solved",
-                 ylim=(-0.05, 1.05), title="solved within the budget")
-    ax_share.legend(fontsize=7, loc="best")
+    ax_share.set(ylabel="share of trials solved", ylim=(-0.05, 1.05), title="solved within the budget")
+    ax_share.legend(fontsize=8, loc="best")
+    ax_seq.set_title("every trial")
+    for ax in (ax_share, ax_seq):
+        ax.set_xscale("log")
+        ax.set_xticks(setup["lrs"], [f"{lr:g}" for lr in setup["lrs"]], minor=False)
+        ax.minorticks_off()
+        ax.set_xlabel("learning rate (Adam)")
     for ax in (ax_seq, ax_best):
         ax.axhline(cap, color="k", lw=0.8, ls=":")
         ax.set_ylim(0, 1.35 * cap)
-        ax.set_yticks(list(np.linspace(0, cap, 5)) + [1.25 * cap])
-        ax.set_yticklabels([f"{v / 1000:.0f}k" for v in np.linspace(0, cap, 5)] + ["not solved"])
+        ticks = np.linspace(0, cap, 5)
+        ax.set_yticks(list(ticks) + [1.25 * cap], [f"{v / 1000:g}k" for v in ticks] + ["not solved"])
         ax.set_ylabel("training sequences to solve")
-    ax_seq.set(xscale="log", xlabel="learning rate (Adam)", title="every trial")
-    ax_best.set_xticks(range(len(names)))
-    ax_best.set_xticklabels([f"{n}\nlr {entry['best_lr'][n]}" for n in names], fontsize=8)
+    ax_best.set_xticks(range(len(names)), [f"{n}\nlr {entry['best_lr'][n]}" for n in names], fontsize=9)
     ax_best.set_title("each network at its best rate (line: median of the solved)")
     plt.gcf().tight_layout()
+
+
+def fisher_exact(solved_a, trials_a, solved_b, trials_b):
+    """Two-sided Fisher exact test of two solved counts: the probability, if both networks had the same
+    chance of solving, of a split of the solved trials at most as likely as the one observed."""
+    total, n = solved_a + solved_b, trials_a + trials_b
+
+    def p(k):   # probability that k of the ``total`` solved trials fall on network a
+        return math.comb(trials_a, k) * math.comb(trials_b, total - k) / math.comb(n, total)
+
+    observed = p(solved_a)
+    ks = range(max(0, total - trials_b), min(trials_a, total) + 1)
+    return min(1.0, sum(p(k) for k in ks if p(k) <= observed * (1 + 1e-9)))
