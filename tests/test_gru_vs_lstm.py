@@ -62,7 +62,7 @@ def test_the_full_sweep_meets_the_issue():
     ({"sizes": ["equal flops"]}, "sizes"), ({"tasks": ["copying"]}, "tasks"),
     ({"trials": 0}, "trials"), ({"trials": 2.5}, "trials"), ({"lstm_hidden": True}, "lstm_hidden"),
     ({"max_sequences": 31}, "max_sequences"), ({"solved_below": 0}, "solved_below"),
-    ({"clip": 0}, "clip"), ({"adding_T": 10}, "adding_T"),
+    ({"clip": 0}, "clip"), ({"adding_T": 10}, "adding_T"), ({"workers": 0}, "workers"),
 ])
 def test_sweep_settings_are_checked(change, message):
     with pytest.raises(ValueError, match=message):
@@ -167,6 +167,13 @@ def test_the_sweep_plot_draws_every_network(tmp_path):
     assert [t.get_text().split("\n")[0] for t in axes[2].get_xticklabels()] == ["GRU 8", "GRU 9", "LSTM 8"]
     fig.savefig(tmp_path / "sweep.png")
     plt.close(fig)
+    fig, axes = plt.subplots(1, 3)
+    gru_vs_lstm.plot_curves(result, "adding", axes)
+    entry = result["tasks"]["adding"]
+    for ax, name in zip(axes, entry["networks"]):     # one curve per trial at the best rate
+        runs = entry["runs"][name][entry["best_lr"][name]]
+        assert [len(line.get_xdata()) for line in ax.lines[:-1]] == [len(r["curve"]) for r in runs]
+    plt.close(fig)
 
 
 def test_forget_bias_variant_changes_only_the_forget_gate_biases():
@@ -192,3 +199,14 @@ def test_fisher_exact_on_hand_counted_splits():
     assert gru_vs_lstm.fisher_exact(4, 5, 1, 5) == pytest.approx(52 / 252)
     assert gru_vs_lstm.fisher_exact(3, 5, 3, 5) == pytest.approx(1.0)
     assert gru_vs_lstm.fisher_exact(0, 5, 0, 5) == 1.0
+
+
+def test_workers_give_the_same_sweep():
+    def runs(result):
+        return {name: {lr: [{k: v for k, v in r.items() if k != "cpu_time_s"} for r in rs]
+                       for lr, rs in by_rate.items()}
+                for name, by_rate in result["tasks"]["adding"]["runs"].items()}
+    one = run("gru_vs_lstm", reduced=True, seed=4, quiet=True, **TINY)
+    two = run("gru_vs_lstm", reduced=True, seed=4, quiet=True, **{**TINY, "workers": 2})
+    assert runs(one) == runs(two)
+    assert two["training_cpu_time_s"] > 0

@@ -22,8 +22,10 @@ batches (and, for one network, the same initial weights): the comparison is pair
 below ``solved_below`` is *solved* and stops; the others stop after ``max_sequences``.
 """
 
+import contextlib
 import math
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
@@ -36,8 +38,8 @@ SIZES = ("equal hidden", "equal parameters")
 
 FULL = {"tasks": ["adding"], "adding_T": 50, "lstm_hidden": 8, "models": ["GRU", "LSTM", "LSTM b_f=1"],
         "sizes": list(SIZES), "lrs": [0.001, 0.003, 0.01, 0.03, 0.1, 0.3], "trials": 5, "batch": 32,
-        "clip": 1.0, "max_sequences": 128_000, "check_every": 50, "solved_below": 0.05,
-        "n_valid": 256, "n_test": 1024, "max_seconds": None}
+        "clip": 1.0, "max_sequences": 96_000, "check_every": 50, "solved_below": 0.05,
+        "n_valid": 256, "n_test": 1024, "max_seconds": None, "workers": 1}
 REDUCED = {**FULL, "adding_T": 30, "models": ["GRU", "LSTM"], "lrs": [0.001, 0.01, 0.1], "trials": 2,
            "max_sequences": 12_800, "check_every": 25, "n_valid": 128, "n_test": 256}
 
@@ -72,7 +74,7 @@ def check_setup(setup):
             isinstance(lr, (int, float)) and not isinstance(lr, bool) and 0 < lr < math.inf for lr in lrs) \
             or any(a >= b for a, b in zip(lrs, lrs[1:])):
         raise ValueError(f"lrs must be a non-empty, increasing list of positive learning rates, got {lrs!r}")
-    for key in ("lstm_hidden", "trials", "batch", "check_every", "n_valid", "n_test", "max_sequences"):
+    for key in ("lstm_hidden", "trials", "batch", "check_every", "n_valid", "n_test", "max_sequences", "workers"):
         if not isinstance(setup[key], int) or isinstance(setup[key], bool) or setup[key] < 1:
             raise ValueError(f"{key} must be a positive integer, got {setup[key]!r}")
     if setup["max_sequences"] < setup["batch"] * setup["check_every"]:
@@ -238,7 +240,13 @@ def rate_key(lr):
     return f"{lr:g}"
 
 
+def _train(job):
+    return train(*job)
+
+
 def run(setup, seed, progress=None):
+    """The sweep; with ``workers`` > 1 the networks of a trial train in that many processes (a
+    network's result does not depend on where it ran)."""
     check_setup(setup)
     start = time.perf_counter()
     outcome = {"tasks": {}, "stopped_by": "finished"}
@@ -251,31 +259,39 @@ def run(setup, seed, progress=None):
             bar.file.write(f"{TASK_TITLES[task]}: {sizes}; {len(setup['lrs'])} learning rates x "
                            f"{setup['trials']} trials each\n")
     solved = done = 0
-    for t_index, (task, nets) in enumerate(plan.items()):
-        valid = make_batch(task, setup, setup["n_valid"], np.random.default_rng(10_000 + seed))
-        runs = {name: {rate_key(lr): [] for lr in setup["lrs"]} for name in nets}
-        # Trials outermost: a run cut short by max_seconds still has whole trials of every network
-        # (at least one).
-        for trial in range(setup["trials"]):
-            if trial and setup["max_seconds"] is not None and time.perf_counter() - start > setup["max_seconds"]:
-                outcome["stopped_by"] = "max_seconds"
-                break
-            trial_seed = 1000 * seed + 100 * t_index + trial
-            for lr in setup["lrs"]:
-                for name, net in nets.items():
-                    r = train(task, net["model"], net["hidden"], lr, setup, trial_seed, valid)
+    parallel = ProcessPoolExecutor(setup["workers"]) if setup["workers"] > 1 else contextlib.nullcontext()
+    with parallel as pool:
+        for t_index, (task, nets) in enumerate(plan.items()):
+            valid = make_batch(task, setup, setup["n_valid"], np.random.default_rng(10_000 + seed))
+            runs = {name: {rate_key(lr): [] for lr in setup["lrs"]} for name in nets}
+            # Trials outermost: a run cut short by max_seconds still has whole trials of every
+            # network (at least one).
+            for trial in range(setup["trials"]):
+                if trial and setup["max_seconds"] is not None \
+                        and time.perf_counter() - start > setup["max_seconds"]:
+                    outcome["stopped_by"] = "max_seconds"
+                    break
+                trial_seed = 1000 * seed + 100 * t_index + trial
+                jobs = [(name, lr) for lr in setup["lrs"] for name in nets]
+                work = [(task, nets[name]["model"], nets[name]["hidden"], lr, setup, trial_seed, valid)
+                        for name, lr in jobs]
+                for (name, lr), r in zip(jobs, (pool.map if pool else map)(_train, work)):
                     runs[name][rate_key(lr)].append(r)
                     solved, done = solved + (r["solved_at"] is not None), done + 1
                     if bar:
                         bar.update(1, solved=f"{solved}/{done}")
-        summary = {name: {lr: summarise(rs, setup["max_sequences"]) for lr, rs in by_rate.items() if rs}
-                   for name, by_rate in runs.items()}
-        entry = {"networks": nets, "runs": runs, "summary": summary,
-                 "best_lr": {name: best_rate(s) for name, s in summary.items() if s}}
-        if task == "adding":
-            # The error of always answering the mean target, for scale.
-            entry["constant_prediction_error"] = error(task, np.full((valid.x.shape[1], 1), 0.5), valid)
-        outcome["tasks"][task] = entry
+            summary = {name: {lr: summarise(rs, setup["max_sequences"]) for lr, rs in by_rate.items() if rs}
+                       for name, by_rate in runs.items()}
+            entry = {"networks": nets, "runs": runs, "summary": summary,
+                     "best_lr": {name: best_rate(s) for name, s in summary.items() if s}}
+            if task == "adding":
+                # The error of always answering the mean target, for scale.
+                entry["constant_prediction_error"] = error(task, np.full((valid.x.shape[1], 1), 0.5), valid)
+            outcome["tasks"][task] = entry
+    # The networks' own CPU time: with workers it is not the main process's.
+    outcome["training_cpu_time_s"] = round(sum(r["cpu_time_s"] for e in outcome["tasks"].values()
+                                               for by_rate in e["runs"].values()
+                                               for rs in by_rate.values() for r in rs), 2)
     if bar:
         bar.close(solved=f"{solved}/{done}")
     return outcome
@@ -378,3 +394,19 @@ def fisher_exact(solved_a, trials_a, solved_b, trials_b):
     observed = p(solved_a)
     ks = range(max(0, total - trials_b), min(trials_a, total) + 1)
     return min(1.0, sum(p(k) for k in ks if p(k) <= observed * (1 + 1e-9)))
+
+
+def plot_curves(result, task, axes):
+    """One panel per network on ``axes``: the validation error of every trial at the network's best
+    rate against the training sequences; a curve ends where its network was solved or the budget."""
+    entry, setup = result["tasks"][task], result["setup"]
+    for ax, name in zip(axes, entry["networks"]):
+        color, _, _ = _style(entry, name)
+        lr = entry["best_lr"][name]
+        for r in entry["runs"][name][lr]:
+            ax.plot([c["sequences"] for c in r["curve"]], [c["valid_error"] for c in r["curve"]],
+                    color=color, lw=1.2, alpha=0.8)
+        ax.axhline(setup["solved_below"], color="k", lw=0.8, ls=":")
+        ax.set(xlim=(0, setup["max_sequences"]), ylim=(-0.02, 1.02), title=f"{name}, lr {lr}",
+               xlabel="training sequences", ylabel=ERROR_NAMES[task])
+        ax.xaxis.set_major_formatter(lambda v, _: f"{v / 1000:g}k")
