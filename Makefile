@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 VENDOR := book/_static/vendor
 
-.PHONY: venv book page test test-fast lint lock pdf autograde release clean
+.PHONY: venv book page test test-fast lint lock pdf secret autograde release clean
 
 venv: $(STAMP)
 
@@ -72,9 +72,14 @@ pdf: $(STAMP)
 release: $(STAMP)
 	$(PY) -m lstmlab.grading.release
 
-# Instructor: autograde, feedback and grades.csv for every collected submission of ASSIGNMENT (or all).
+# Instructor: the grading secret, once (kept in ~/.config/lstmlab; see README, "For instructors").
+secret: $(STAMP)
+	$(PY) -m lstmlab.grading.secret init
+
+# Instructor: autograde, feedback, grades.csv and lms/*.csv for every collected submission of
+# ASSIGNMENT (or all), JOBS graders in parallel (default: all cores).
 autograde: $(STAMP)
-	$(PY) -m lstmlab.grading.autograde $(ASSIGNMENT)
+	JOBS=$(JOBS) nice -n 10 $(PY) -m lstmlab.grading.autograde $(ASSIGNMENT)
 
 clean:
-	rm -rf _build .jupyter_cache submitted autograded feedback gradebook.db grades.csv
+	rm -rf _build .jupyter_cache submitted autograded feedback gradebook.db grades.csv grading_report.csv lms

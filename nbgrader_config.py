@@ -19,7 +19,10 @@ c.CourseDirectory.release_directory = "exercises"
 c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
-c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+# SQLite by default (graders in parallel wait up to a minute for its lock); a server such as
+# PostgreSQL, e.g. LSTMLAB_GRADEBOOK=postgresql+psycopg://user@host/db, for graders on several machines.
+c.CourseDirectory.db_url = os.environ.get(
+    "LSTMLAB_GRADEBOOK", f"sqlite:///{os.path.join(c.CourseDirectory.root, 'gradebook.db')}?timeout=60")
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
 
 # Submissions run in a kernel that can read neither the repository nor lstmlab (Landlock), with a

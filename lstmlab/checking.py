@@ -10,6 +10,7 @@ against the visible references released with the notebook.
 import json
 import math
 import os
+import zlib
 
 import numpy as np
 
@@ -18,6 +19,9 @@ REFERENCES = "references.json"
 
 # The reference generator replaces this with a callable that collects records in-process.
 sink = None
+# The per-student seed of the hidden cases: the grader hands it to the student's kernel in
+# LSTMLAB_HIDDEN_SEED, and the reference generator sets it directly; None outside grading.
+hidden_base = int(os.environ["LSTMLAB_HIDDEN_SEED"], 16) if os.environ.get("LSTMLAB_HIDDEN_SEED") else None
 
 
 def encode(value):
@@ -190,6 +194,14 @@ def _visible_references():
         return {}
     with open(REFERENCES) as f:
         return json.load(f)
+
+
+def hidden_seed(case):
+    """The seed of hidden case `case` (a small int label) for the student being graded."""
+    if hidden_base is None:
+        raise RuntimeError("hidden test cases run only under the grader (no per-student seed is set)")
+    sequence = np.random.SeedSequence([hidden_base, zlib.crc32(str(case).encode())])
+    return int(sequence.generate_state(1, np.uint32)[0] >> 1)
 
 
 def check(key, value, hint=None, rtol=1e-7, atol=1e-10):

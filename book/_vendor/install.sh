@@ -8,6 +8,8 @@ modules="$here/node_modules"
 rm -rf "$dest" && mkdir -p "$dest/mathjax"
 # MathJax: the combined TeX+MathML→CHTML component, its fonts and the pieces it loads on demand.
 cp "$modules/mathjax/es5/tex-mml-chtml.js" "$dest/mathjax/"
+# The grader inlines this one (SVG output: no web fonts) into each feedback page.
+cp "$modules/mathjax/es5/tex-svg.js" "$dest/mathjax/"
 cp -r "$modules/mathjax/es5/output" "$modules/mathjax/es5/input" "$modules/mathjax/es5/a11y" \
       "$modules/mathjax/es5/ui" "$modules/mathjax/es5/adaptors" "$dest/mathjax/"
 rm -rf "$dest/mathjax/output/svg"

@@ -1,20 +1,38 @@
 """nbgrader preprocessors that take the verdict out of the student's kernel.
 
-`SafeExecute` runs a submission in the sandboxed kernel and survives what the submission does to
-it: a cell past its time limit is interrupted, a kernel that dies or stops answering ends the run,
-and the cells that did not run simply record nothing. `SaveVerdicts` then scores every test cell
-from the raw records in its outputs, against the grader's own references (which the kernel could
-not read), and replaces the cell's outputs with the trusted verdict, so the feedback shows what the
-grader decided and not what the student's code printed.
+`SafeExecute` runs a submission in the sandboxed kernel, handing it only this student's hidden-case
+seed, and survives what the submission does to it: a cell past its time limit is interrupted, a
+kernel that dies or stops answering ends the run, and the cells that did not run simply record
+nothing. `SaveVerdicts` then scores every test cell from the raw records in its outputs, against
+references computed here for this student from lstmlab (which the kernel could not read), and
+replaces the cell's outputs with the trusted verdict, so the feedback shows what the grader decided
+and not what the student's code printed.
 """
 
+import os
+from functools import cache
+
 import nbformat
+from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader import utils
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, SaveAutoGrades
 
 from lstmlab import checking
-from lstmlab.grading.references import load_hidden
+from lstmlab.grading import references, secret
+from lstmlab.grading.errors import InstructorError
+
+
+@cache
+def grading_key():
+    return secret.load()
+
+
+def hidden_base(resources):
+    """This submission's hidden-case seed, from the instructor's secret, the assignment and the student id."""
+    meta = resources["nbgrader"]
+    return secret.student_seed(grading_key(), meta["assignment"], meta["student"])
 
 
 class SafeExecute(Execute):
@@ -22,7 +40,15 @@ class SafeExecute(Execute):
 
     def preprocess(self, nb, resources, km=None):
         resources.setdefault("lstmlab", {})["aborted"] = None
+        # The kernel's environment: the grader's, less the secret, plus this student's seed alone.
+        self.kernel_env = {k: v for k, v in os.environ.items() if k != secret.ENV}
+        self.kernel_env["LSTMLAB_HIDDEN_SEED"] = f"{hidden_base(resources):x}"
         return super().preprocess(nb, resources, km=km)
+
+    async def async_start_new_kernel(self, **kwargs):
+        await super().async_start_new_kernel(env=self.kernel_env, **kwargs)
+
+    start_new_kernel = run_sync(async_start_new_kernel)
 
     def preprocess_cell(self, cell, resources, index):
         aborted = resources["lstmlab"]["aborted"]
@@ -56,11 +82,12 @@ def records(cell):
     return found
 
 
-def verdict(cell, keys, references, mistakes=None, catalogue=None):
+def verdict(cell, keys, references, mistakes=None, catalogue=None, hidden=()):
     """(passed, lines): whether every case of a test cell matches its reference, with one line per case.
 
     A wrong output is compared with the outputs of the catalogued mistakes on the same case
     (`mistakes`: {key: {mistake: encoded output}}, `catalogue`: {mistake: message}) to name it.
+    A failed hidden case never shows its reference values: they stay with the grader.
     """
     got = records(cell)
     lines = []
@@ -71,6 +98,8 @@ def verdict(cell, keys, references, mistakes=None, catalogue=None):
             problem = "no output was recorded" if not values else f"recorded {len(values)} times"
         else:
             problem = checking.compare(reference["value"], values[0], reference["rtol"], reference["atol"], key)
+            if problem and key in hidden:
+                problem = f"{key}: a hidden case, your output differs from the reference (not shown)"
             diagnosis = problem and checking.diagnose(reference, values[0], (mistakes or {}).get(key, {}),
                                                       catalogue or {})
             if diagnosis:
@@ -79,11 +108,30 @@ def verdict(cell, keys, references, mistakes=None, catalogue=None):
     return all(line.startswith("PASS") for line in lines), lines
 
 
+class Lazy:
+    """A mapping computed on its first lookup."""
+
+    def __init__(self, compute):
+        self.compute, self.value = compute, None
+
+    def get(self, key, default=None):
+        if self.value is None:
+            self.value = self.compute()
+        return self.value.get(key, default)
+
+
 class SaveVerdicts(SaveAutoGrades):
     """Score autograded test cells from their records, never from what the kernel reported."""
 
     def preprocess(self, nb, resources):
-        self.references = load_hidden(resources["nbgrader"]["assignment"])
+        assignment = resources["nbgrader"]["assignment"]
+        coursedir = CourseDirectory(config=self.config)
+        source = os.path.join(coursedir.root, coursedir.source_directory)
+        base = hidden_base(resources)
+        self.references = references.for_student(source, assignment, base)
+        # The mistakes' outputs are needed only to name a wrong output: computed at the first one.
+        self.mistakes = Lazy(lambda: references.mistake_outputs(source, assignment, self.references, base))
+        self.catalogue = references.released_catalogue(source, assignment)
         self.aborted = resources.get("lstmlab", {}).get("aborted")
         return super().preprocess(nb, resources)
 
@@ -91,12 +139,13 @@ class SaveVerdicts(SaveAutoGrades):
         meta = cell.metadata["nbgrader"]
         if meta.get("solution", False):  # a manually graded answer: nbgrader's own handling
             return super()._add_score(cell, resources)
-        keys = self.references["cells"].get(meta["grade_id"])
-        if keys is None:
-            raise KeyError(f"no references for test cell {meta['grade_id']!r}: "
-                           "run python -m lstmlab.grading.references")
-        passed, lines = verdict(cell, keys, self.references["values"], self.references.get("mistakes"),
-                                self.references.get("catalogue"))
+        keys = self.references.cells.get(meta["grade_id"])
+        if keys is None:  # the gradebook holds a test cell that the source notebook no longer has
+            raise InstructorError(
+                f"{self.assignment_id}: the gradebook's test cell {meta['grade_id']!r} is not in the source "
+                "notebook; run `make release`, then grade again")
+        passed, lines = verdict(cell, keys, self.references.values, self.mistakes, self.catalogue,
+                                self.references.hidden)
         points = float(meta["points"])
         summary = f"lstmlab grader: {points if passed else 0:g} of {points:g} points"
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]

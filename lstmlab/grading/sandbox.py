@@ -4,10 +4,16 @@ A student's code runs in this kernel before the test cells, so it can do anythin
 sandbox uses Landlock (Linux >= 5.13, no privileges needed) to confine the kernel process and
 everything it starts to: read access to the Python installation, the system libraries and the
 notebook's own folder (write access there and in a private temporary folder), and nothing else. The
-hidden references, the gradebook, the solutions and lstmlab's implementations are out of reach;
-`lstmlab.checking` is imported before the sandbox closes, so the test cells can still call `check`.
-Where the kernel supports it, the kernel also cannot signal processes outside the sandbox (it cannot
-kill the grader), and an address-space limit stops it from exhausting the machine's memory.
+gradebook, the solutions and lstmlab's implementations are out of reach wherever lstmlab is installed:
+Landlock only allows, so where lstmlab sits inside an allowed folder (site-packages, after a normal
+`pip install`) that folder is allowed entry by entry around lstmlab, and of lstmlab itself only
+`__init__.py` and `checking.py`. `lstmlab.checking` is imported before the sandbox closes, so the test
+cells can still call `check`; the grader hands the kernel this student's hidden-case seed in
+LSTMLAB_HIDDEN_SEED (never the instructor's secret, and never a reference value). Of /proc the
+kernel reads only its own entries, so the environment of the grader (which may hold the secret) and
+of other students' kernels stays out of reach. Where the kernel supports it, the kernel also cannot
+signal processes outside the sandbox (it cannot kill the grader), and an address-space limit stops it
+from exhausting the machine's memory.
 
 Run as `python -m lstmlab.grading.sandbox -f CONNECTION_FILE`: the kernelspec `lstmlab-sandbox`.
 """
@@ -19,6 +25,8 @@ import site
 import sys
 import sysconfig
 import tempfile
+
+import lstmlab
 
 KERNEL_NAME = "lstmlab-sandbox"
 MEMORY_LIMIT = int(os.environ.get("LSTMLAB_GRADING_MEMORY", 4 * 2**30))
@@ -63,8 +71,8 @@ def _check(result, what):
     return result
 
 
-def restrict(read_only, read_write, readable_files=()):
-    """Confine this process and its children to the given paths (Landlock), irreversibly."""
+def restrict(read_only, read_write, readable_files=(), rules=()):
+    """Confine this process and its children to the given paths and (path, rights) rules (Landlock), irreversibly."""
     abi = landlock_abi()
     if abi < 1:
         raise RuntimeError("Landlock is not available: the grading kernel cannot be sandboxed")
@@ -76,7 +84,7 @@ def restrict(read_only, read_write, readable_files=()):
     size = ctypes.sizeof(_RulesetAttr) if abi >= 6 else 8
     ruleset = _check(_libc.syscall(SYS_CREATE_RULESET, ctypes.byref(attr), size, 0), "create_ruleset")
     try:
-        rules = [(p, EXECUTE | READ_FILE | READ_DIR) for p in read_only]
+        rules = [*rules, *((p, EXECUTE | READ_FILE | READ_DIR) for p in read_only)]
         rules += [(p, handled) for p in read_write]
         rules += [(p, READ_FILE) for p in readable_files]
         for path, rights in rules:
@@ -99,11 +107,48 @@ def restrict(read_only, read_write, readable_files=()):
 
 
 def python_paths():
-    """Every folder the interpreter and its packages are loaded from, minus lstmlab's own source."""
-    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    """Every folder the interpreter and its packages are loaded from."""
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
              *site.getsitepackages(), *sysconfig.get_paths().values()}
-    return sorted(p for p in paths if p and os.path.abspath(p) != package_root)
+    return sorted(p for p in paths if p)
+
+
+def lstmlab_folder():
+    return os.path.dirname(os.path.realpath(lstmlab.__file__))
+
+
+def read_rules(roots, denied, exceptions):
+    """(path, rights) that allow reading `roots` except the folder `denied`, where only `exceptions` are readable.
+
+    A Landlock right granted on a folder holds for everything beneath it, so a root that holds `denied`
+    gets only the right to list folders, and each entry beside the way down to `denied` gets the rest.
+    """
+    rules = []
+    for root in roots:
+        root = os.path.realpath(root)
+        if not os.path.isdir(root) or not (denied + os.sep).startswith(root + os.sep):
+            rules.append((root, EXECUTE | READ_FILE | READ_DIR))
+            continue
+        rules.append((root, READ_DIR))
+        folder = root
+        while folder != denied:
+            step = os.path.join(folder, os.path.relpath(denied, folder).split(os.sep)[0])
+            for entry in os.scandir(folder):
+                real = os.path.realpath(entry.path)
+                if entry.path != step and not (denied + os.sep).startswith(real + os.sep):
+                    rules.append((entry.path, EXECUTE | READ_FILE | READ_DIR))
+            folder = step
+        rules += [(os.path.join(denied, name), READ_FILE) for name in exceptions]
+    return rules
+
+
+def proc_rules():
+    """/proc, less every other process's entries: the grader's environment and memory stay unreadable
+    (Landlock's own ptrace check does not stop reading /proc/PID/environ on every kernel)."""
+    rules = [("/proc", READ_DIR), (f"/proc/{os.getpid()}", READ_FILE | READ_DIR)]
+    # Everything else at the top (cpuinfo, meminfo, sys, ...); self, thread-self, net, mounts lead to our own.
+    rules += [(entry.path, READ_FILE | READ_DIR) for entry in os.scandir("/proc") if not entry.name.isdigit()]
+    return rules
 
 
 def main(argv):
@@ -113,20 +158,25 @@ def main(argv):
         os.environ[var] = private
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     # Preloaded while the package is still readable; the test cells need nothing else of it.
-    import lstmlab.checking  # noqa: F401
+    import lstmlab.checking  # noqa: F401  (it reads this student's hidden-case seed, LSTMLAB_HIDDEN_SEED)
     import numpy  # noqa: F401
 
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    roots = ["/usr", "/lib", "/lib64", "/bin", "/etc", "/sys", *python_paths()]
     restrict(
-        read_only=["/usr", "/lib", "/lib64", "/bin", "/etc", "/proc", "/sys", *python_paths()],
+        read_only=[],
         read_write=[os.getcwd(), private, "/dev"],
         readable_files=[connection_file],
+        rules=read_rules(roots, lstmlab_folder(), ["__init__.py", "checking.py"]) + proc_rules(),
     )
     # The notebook's folder stands first on sys.path, as in a normal kernel; the package root does not.
     sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
     sys.path.insert(0, os.getcwd())
-    from ipykernel import kernelapp
+    from ipykernel import kernelapp, kernelbase
 
+    # psutil cannot list processes once other processes' /proc entries are closed; on shutdown the kernel
+    # manager signals the kernel's whole process group, which ends anything the student started.
+    kernelbase.Kernel._process_children = lambda self: []
     kernelapp.launch_new_instance(argv=argv)
 
 
