@@ -14,15 +14,15 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import time  # noqa: E402
+import time
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-import lstmlab.torch as lt  # noqa: E402
-from lstmlab.datasets import tasks  # noqa: E402
-from lstmlab.experiments import gru_vs_lstm  # noqa: E402
-from lstmlab.numpy import optim  # noqa: E402
+import lstmlab.torch as lt
+from lstmlab.datasets import tasks
+from lstmlab.experiments import gru_vs_lstm
+from lstmlab.numpy import optim
 
 
 def numpy_steps(kind, hidden, batches, lr=0.01):

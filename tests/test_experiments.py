@@ -235,7 +235,7 @@ def test_report_tables_with_and_without_a_recorded_run(name, monkeypatch):
     assert "CPU time" in report.summary(result)
 
 
-# --------------------------------------------------------------------------- Part IV (GRU against LSTM: test_gru_vs_lstm.py)
+# ------------------------------------------------------------------ Part IV (GRU against LSTM: test_gru_vs_lstm.py)
 
 def test_charlm_tiny_run_records_curve_and_samples():
     result = json.loads(json.dumps(run("charlm", reduced=True, seed=1, quiet=True, epochs=1, hidden=16,

@@ -39,7 +39,7 @@ def reuse_compiled_templates():
     TemplateExporter._create_environment = with_cache
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _validator(schema_json):
     schema = json.loads(schema_json)
     return jsonschema.validators.validator_for(schema)(schema)
