@@ -1,0 +1,371 @@
+"""The training engine of the 1997 experiments: :mod:`lstm_original`'s forward pass, truncated
+gradient (Eqs. 24-46) and on-line update, compiled with numba, one trial after another.
+
+:mod:`lstm_original` is the readable reference; this module computes the same numbers (the tests
+compare them to 1e-12) for many independent networks, each with its own weights and its own
+sequences. The per-step work of one small network is a few hundred multiply-adds, far too little
+for NumPy's per-call overhead, so a compiled loop over trials, sequences and steps does it all. A
+step without a target changes no weight (its error is zero), so it only moves the activations and
+the RTRL partials on; a sequence stops at its own length.
+
+Sequences are stored per trial: ``X (N, S, T, I)``, ``D (N, S, T, O)``, ``M (N, S, T)``, lengths
+``L (N, S)``, and ``order (N, K)`` says which of its S sequences trial n reads k-th (-1: none).
+"""
+
+import numpy as np
+from numba import njit
+
+from lstmlab.numpy import lstm_original as lo
+
+_MATRICES = ("W_c", "W_in", "W_out", "W_phi", "W_h", "W_o")
+FORWARD, ONLINE, ACCUMULATE = 0, 1, 2
+
+
+def config(topo):
+    """The topology as the integer and float arrays the compiled loops read."""
+    icfg = np.array([topo.n_in, topo.n_blocks, topo.cells_per_block, topo.n_out, topo.n_hidden,
+                     topo.forget_gate, topo.output_gate, topo.cell_output == "identity",
+                     topo.input_to_output, topo.gate_feedback, topo.unit_biases, topo.gate_biases,
+                     topo.recurrent], dtype=np.int64)
+    fcfg = np.array([*topo.g_range, *topo.h_range], dtype=np.float64)
+    return icfg, fcfg
+
+
+def matrices(topo, params):
+    """The six weight matrices in the compiled loops' order; absent ones as (N, 0, D) arrays."""
+    n = params["W_o"].shape[0]
+    out = []
+    for name in _MATRICES:
+        w = params.get(name)
+        out.append(np.zeros((n, 0, topo.fan_in)) if w is None else w)
+        if w is not None and not (w.flags.c_contiguous and w.dtype == np.float64):
+            raise ValueError(f"{name} must be a C-contiguous float64 array (it is updated in place)")
+    return out
+
+
+@njit(cache=True)
+def _sigmoid(z):
+    return 1.0 / (np.exp(-z) + 1.0)
+
+
+@njit(cache=True)
+def _scaled(z, low, high):
+    return (high - low) * _sigmoid(z) + low
+
+
+@njit(cache=True)
+def _scaled_prime(y, low, high):
+    sigma = (y - low) / (high - low)
+    return (high - low) * sigma * (1.0 - sigma)
+
+
+@njit(cache=True)
+def _dot(w, x):
+    total = 0.0
+    for v in range(x.shape[0]):
+        total += w[v] * x[v]
+    return total
+
+
+@njit(cache=True)
+def _sequence(n, Wc, Win, Wout, Wphi, Wh, Wo, icfg, fcfg, x, d, m, length, lr, joined, mode, y,
+              gWc, gWin, gWout, gWphi, gWh, gWo):
+    """One sequence of trial n from reset activations: forward (mode 0), on-line learning (1) or the
+    summed truncated gradient at fixed weights into gW* (2). Writes the outputs into y (T, O) and
+    returns (0.5 sum of squared errors at the target steps, their largest absolute error).
+
+    ``joined`` 0 hides the cells from the output units (Experiment 2a before its cell is added):
+    they then neither send activation to the outputs nor receive their error."""
+    I, B, C, O, H = icfg[0], icfg[1], icfg[2], icfg[3], icfg[4]
+    fg, og, linear, in2out, gf = icfg[5], icfg[6], icfg[7], icfg[8], icfg[9]
+    g_lo, g_hi, h_lo, h_hi = fcfg[0], fcfg[1], fcfg[2], fcfg[3]
+    BC = B * C
+    NV = BC + H
+    NG = B * (1 + og + fg)
+    R = NV + (NG if gf else 0)
+    D = 1 + I + R
+    NOUT = 1 + NV + (I if in2out else 0)
+    gate_bias = 1.0 if icfg[11] else 0.0
+    unit_bias = 1.0 if icfg[10] else 0.0
+    rec = icfg[12]
+
+    s = np.zeros(BC)
+    s_prev = np.zeros(BC)
+    r = np.zeros(R)
+    p_c = np.zeros((BC, D))
+    p_in = np.zeros((BC, D))
+    p_phi = np.zeros((BC if fg else 0, D))
+    xu = np.zeros(D)
+    xc = np.zeros(D)
+    xo = np.zeros(NOUT)
+    y_in = np.zeros(B)
+    y_out = np.ones(B)
+    y_phi = np.ones(B)
+    g = np.zeros(BC)
+    h_s = np.zeros(BC)
+    y_c = np.zeros(BC)
+    y_h = np.zeros(H)
+    theta_o = np.zeros(O)
+    e = np.zeros(NV)
+    eps = np.zeros(BC)
+    loss, worst = 0.0, 0.0
+    for t in range(length):
+        # X[v, u](tau): bias, y_i(tau), y_v(tau - 1) (zero where a unit is not connected)
+        xu[0] = gate_bias
+        xc[0] = unit_bias
+        for i in range(I):
+            xu[1 + i] = x[t, i]
+            xc[1 + i] = x[t, i]
+        for k in range(R):
+            v = r[k] if rec else 0.0
+            xu[1 + I + k] = v
+            xc[1 + I + k] = v
+        # Eqs. 24-38
+        for b in range(B):
+            y_in[b] = _sigmoid(_dot(Win[n, b], xu))
+            if og:
+                y_out[b] = _sigmoid(_dot(Wout[n, b], xu))
+            if fg:
+                y_phi[b] = _sigmoid(_dot(Wphi[n, b], xu))
+        for j in range(BC):
+            b = j // C
+            g[j] = _scaled(_dot(Wc[n, j], xc), g_lo, g_hi)
+            s_prev[j] = s[j]
+            s[j] = y_phi[b] * s[j] + y_in[b] * g[j]
+            h_s[j] = s[j] if linear else _scaled(s[j], h_lo, h_hi)
+            y_c[j] = y_out[b] * h_s[j]
+        for k in range(H):
+            y_h[k] = _sigmoid(_dot(Wh[n, k], xc))
+        xo[0] = unit_bias
+        for j in range(BC):
+            xo[1 + j] = y_c[j] * joined
+        for k in range(H):
+            xo[1 + BC + k] = y_h[k]
+        if in2out:
+            for i in range(I):
+                xo[1 + NV + i] = x[t, i]
+        for o in range(O):
+            y[t, o] = _sigmoid(_dot(Wo[n, o], xo))
+        # the recurrent senders of the next step: cells, hidden units, (gates: in, out, phi)
+        for j in range(BC):
+            r[j] = y_c[j]
+        for k in range(H):
+            r[BC + k] = y_h[k]
+        if gf:
+            for b in range(B):
+                r[NV + b] = y_in[b]
+                if og:
+                    r[NV + B + b] = y_out[b]
+                if fg:
+                    r[NV + B * (1 + og) + b] = y_phi[b]
+        if m[t] != 0.0:
+            for o in range(O):
+                diff = d[t, o] - y[t, o]
+                loss += 0.5 * m[t] * diff * diff
+                worst = max(worst, abs(diff))
+        if mode == 0:
+            continue
+        # RTRL partials ds_c/dW of Eqs. 44-46, carried forward through the forget gate
+        for j in range(BC):
+            b = j // C
+            a_c = y_in[b] * _scaled_prime(g[j], g_lo, g_hi)
+            a_in = g[j] * (y_in[b] * (1.0 - y_in[b]))
+            for v in range(D):
+                p_c[j, v] = y_phi[b] * p_c[j, v] + a_c * xc[v]
+                p_in[j, v] = y_phi[b] * p_in[j, v] + a_in * xu[v]
+            if fg:
+                a_phi = s_prev[j] * (y_phi[b] * (1.0 - y_phi[b]))
+                for v in range(D):
+                    p_phi[j, v] = y_phi[b] * p_phi[j, v] + a_phi * xu[v]
+        if m[t] == 0.0:
+            continue   # no target: every gradient of this step is zero
+        # Eq. 40 and the error at cells and hidden units from this step's outputs only
+        for o in range(O):
+            theta_o[o] = m[t] * (y[t, o] * (1.0 - y[t, o])) * (d[t, o] - y[t, o])
+        for v in range(NV):
+            total = 0.0
+            for o in range(O):
+                total += Wo[n, o, 1 + v] * theta_o[o]
+            e[v] = total * joined if v < BC else total
+        # Delta W = lr theta X (mode 1) or the gradient -theta X summed (mode 2); W_o's change
+        # waits until its error has reached the cells
+        for o in range(O):
+            for v in range(NOUT):
+                if mode == 1:
+                    Wo[n, o, v] += lr * (theta_o[o] * xo[v])
+                else:
+                    gWo[n, o, v] -= theta_o[o] * xo[v]
+        for k in range(H):
+            theta_h = (y_h[k] * (1.0 - y_h[k])) * e[BC + k]
+            for v in range(D):
+                if mode == 1:
+                    Wh[n, k, v] += lr * (theta_h * xc[v])
+                else:
+                    gWh[n, k, v] -= theta_h * xc[v]
+        for b in range(B):
+            if og:
+                total = 0.0
+                for c in range(C):
+                    total += h_s[b * C + c] * e[b * C + c]
+                theta_out = (y_out[b] * (1.0 - y_out[b])) * total
+                for v in range(D):
+                    if mode == 1:
+                        Wout[n, b, v] += lr * (theta_out * xu[v])
+                    else:
+                        gWout[n, b, v] -= theta_out * xu[v]
+        for j in range(BC):
+            b = j // C
+            h_prime = 1.0 if linear else _scaled_prime(h_s[j], h_lo, h_hi)
+            eps[j] = y_out[b] * h_prime * e[j]
+            for v in range(D):
+                if mode == 1:
+                    Wc[n, j, v] += lr * (eps[j] * p_c[j, v])
+                else:
+                    gWc[n, j, v] -= eps[j] * p_c[j, v]
+        for b in range(B):
+            for v in range(D):
+                total = 0.0
+                for c in range(C):
+                    total += eps[b * C + c] * p_in[b * C + c, v]
+                if mode == 1:
+                    Win[n, b, v] += lr * total
+                else:
+                    gWin[n, b, v] -= total
+                if fg:
+                    total = 0.0
+                    for c in range(C):
+                        total += eps[b * C + c] * p_phi[b * C + c, v]
+                    if mode == 1:
+                        Wphi[n, b, v] += lr * total
+                    else:
+                        gWphi[n, b, v] -= total
+    return loss, worst
+
+
+@njit(cache=True)
+def _run(Wc, Win, Wout, Wphi, Wh, Wo, icfg, fcfg, X, Dt, M, L, order, lr, joined, mode, Y, keep,
+         losses, worst, gWc, gWin, gWout, gWphi, gWh, gWo):
+    """Every trial n reads its sequences order[n, 0], order[n, 1], ... (-1: skip) in ``mode``."""
+    scratch = np.zeros((X.shape[2], icfg[3]))
+    for n in range(order.shape[0]):
+        for k in range(order.shape[1]):
+            q = order[n, k]
+            if q < 0:
+                continue
+            y = Y[n, k] if keep else scratch
+            losses[n, k], worst[n, k] = _sequence(
+                n, Wc, Win, Wout, Wphi, Wh, Wo, icfg, fcfg, X[n, q], Dt[n, q], M[n, q], L[n, q],
+                lr[n], joined[n], mode, y, gWc, gWin, gWout, gWphi, gWh, gWo)
+
+
+@njit(cache=True)
+def _legal_predicted(Wc, Win, Wout, Wphi, Wh, Wo, icfg, fcfg, X, legal, L, order, stop_at_first,
+                     joined, correct):
+    """Forward only: correct[n, k] = 1 when at every step of sequence order[n, k] the legal next
+    symbols are exactly the most active outputs (the 1997 Reber criterion), else 0; -1 not run.
+    With ``stop_at_first`` a trial stops at its first wrong sequence (the rest stay -1)."""
+    O = icfg[3]
+    y = np.zeros((X.shape[2], O))
+    no_target = np.zeros(X.shape[2])
+    none = np.zeros((0, 0, 0))
+    for n in range(order.shape[0]):
+        for k in range(order.shape[1]):
+            correct[n, k] = -1
+        for k in range(order.shape[1]):
+            q = order[n, k]
+            if q < 0:
+                continue
+            _sequence(n, Wc, Win, Wout, Wphi, Wh, Wo, icfg, fcfg, X[n, q], legal[n, q], no_target,
+                      L[n, q], 0.0, joined[n], FORWARD, y, none, none, none, none, none, none)
+            ok = 1
+            for t in range(L[n, q]):
+                lowest_legal, highest_other, any_legal = np.inf, -np.inf, False
+                for o in range(O):
+                    if legal[n, q, t, o] > 0:
+                        any_legal = True
+                        lowest_legal = min(lowest_legal, y[t, o])
+                    else:
+                        highest_other = max(highest_other, y[t, o])
+                if any_legal and not lowest_legal > highest_other:
+                    ok = 0
+                    break
+            correct[n, k] = ok
+            if stop_at_first and ok == 0:
+                break
+
+
+# --------------------------------------------------------------------------- the Python side
+
+def _per_trial(a):
+    """(T, N, ...) as lstm_original takes it -> (N, 1, T, ...) contiguous, one sequence per trial."""
+    return np.ascontiguousarray(np.moveaxis(a, 1, 0)[:, None])
+
+
+def run(topo, params, X, D, M, L, order, lr=0.0, mode=ONLINE, keep_outputs=False, joined=None):
+    """Run every trial on its own sequences (see the module docstring) in ``mode``; weights change
+    in place in mode ONLINE. Returns ``(losses (N, K), worst (N, K), outputs (N, K, T, O) or None,
+    grads or None)``: the per-sequence squared error and largest absolute error at target steps,
+    the outputs (before each step's update) and, in mode ACCUMULATE, the summed gradients."""
+    n, k = order.shape
+    if X.shape[:2] != D.shape[:2] or X.shape[0] != n or M.shape != X.shape[:3] or L.shape != X.shape[:2]:
+        raise ValueError(f"X {X.shape}, D {D.shape}, M {M.shape}, L {L.shape} and order {order.shape} "
+                         "must share the trial and sequence axes")
+    if X.shape[3] != topo.n_in or D.shape[3] != topo.n_out:
+        raise ValueError(f"X must have {topo.n_in} inputs and D {topo.n_out} outputs per step, got "
+                         f"{X.shape[3]} and {D.shape[3]}")
+    if np.any(L > X.shape[2]):
+        raise ValueError(f"a length exceeds the {X.shape[2]} stored steps")
+    lo._check_params(topo, params, n)
+    icfg, fcfg = config(topo)
+    weights = matrices(topo, params)
+    grads = [np.zeros_like(w) for w in weights] if mode == ACCUMULATE else [np.zeros((0, 0, 0))] * 6
+    rate = np.ascontiguousarray(np.broadcast_to(np.asarray(lr, dtype=np.float64), (n,)))
+    seen = np.ones(n) if joined is None else np.asarray(joined, dtype=np.float64)
+    losses, worst = np.zeros((n, k)), np.zeros((n, k))
+    outputs = np.zeros((n, k, X.shape[2], topo.n_out)) if keep_outputs else np.zeros((n, 0, 0, 0))
+    _run(*weights, icfg, fcfg, X, D, M, L.astype(np.int64), order.astype(np.int64), rate, seen, mode,
+         outputs, keep_outputs, losses, worst, *grads)
+    named = ({name: g for name, g in zip(_MATRICES, grads) if name in params}
+             if mode == ACCUMULATE else None)
+    return losses, worst, (outputs if keep_outputs else None), named
+
+
+def legal_predicted(topo, params, X, legal, L, order, stop_at_first=False, joined=None):
+    """Per trial and sequence of ``order``: 1 if every symbol is predicted (the legal next symbols
+    are exactly the most active outputs), 0 if not, -1 not tested. Weights are not changed."""
+    n = order.shape[0]
+    lo._check_params(topo, params, n)
+    icfg, fcfg = config(topo)
+    correct = np.zeros(order.shape, dtype=np.int64)
+    seen = np.ones(n) if joined is None else np.asarray(joined, dtype=np.float64)
+    _legal_predicted(*matrices(topo, params), icfg, fcfg, X, legal, L.astype(np.int64),
+                     order.astype(np.int64), stop_at_first, seen, correct)
+    return correct
+
+
+def learn_online(topo, params, x, d, mask, lr):
+    """:func:`lstm_original.learn_online` compiled: same arguments, same outputs, same weights."""
+    lo._check_data(topo, params, x, d, mask)
+    steps, n = x.shape[:2]
+    _, _, y, _ = run(topo, params, _per_trial(x), _per_trial(d), _per_trial(mask),
+                     np.full((n, 1), steps), np.zeros((n, 1)), lr, ONLINE, keep_outputs=True)
+    return np.moveaxis(y[:, 0], 0, 1)
+
+
+def forward(topo, params, x):
+    """The outputs y_o (T, N, O) of :func:`lstm_original.forward`, compiled."""
+    lo._check_data(topo, params, x)
+    steps, n = x.shape[:2]
+    d = np.zeros((steps, n, topo.n_out))
+    _, _, y, _ = run(topo, params, _per_trial(x), _per_trial(d), _per_trial(np.zeros((steps, n))),
+                     np.full((n, 1), steps), np.zeros((n, 1)), 0.0, FORWARD, keep_outputs=True)
+    return np.moveaxis(y[:, 0], 0, 1)
+
+
+def truncated_gradient(topo, params, x, d, mask):
+    """:func:`lstm_original.truncated_gradient` compiled: ``(loss, grads)`` at fixed weights."""
+    lo._check_data(topo, params, x, d, mask)
+    steps, n = x.shape[:2]
+    losses, _, _, grads = run(topo, params, _per_trial(x), _per_trial(d), _per_trial(mask),
+                              np.full((n, 1), steps), np.zeros((n, 1)), 0.0, ACCUMULATE)
+    return float(losses.sum()), grads
