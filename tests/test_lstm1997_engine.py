@@ -94,7 +94,7 @@ def test_per_trial_sequences_lengths_and_order():
     M[np.arange(steps)[None, None] >= L[:, :, None]] = 1.0    # beyond its length: must be ignored
     order = np.array([[2, 0, 1, 2], [1, -1, 0, 2]])
     ours, ref = copy(params), copy(params)
-    losses, worst, _, _ = engine.run(topo, ours, X, D, M, L, order, lr=0.7)
+    losses, worst, _, _, _ = engine.run(topo, ours, X, D, M, L, order, lr=0.7)
     for trial in range(n):
         one = {k: v[trial:trial + 1].copy() for k, v in ref.items()}
         for k, q in enumerate(order[trial]):
@@ -149,7 +149,7 @@ def test_hidden_cells_neither_send_nor_learn():
     params, x, d, mask = problem(topo, seed=8)
     ours = copy(params)
     X, D, M = (engine._per_trial(a) for a in (x, d, mask))
-    _, _, y, _ = engine.run(topo, ours, X, D, M, np.full((3, 1), x.shape[0]), np.zeros((3, 1)),
+    _, _, y, _, _ = engine.run(topo, ours, X, D, M, np.full((3, 1), x.shape[0]), np.zeros((3, 1)),
                             lr=0.5, keep_outputs=True, joined=np.zeros(3))
     # the reference: lstm_original's steps with the cells' output weights at zero and the cell,
     # its gate and those output weights left out of every update

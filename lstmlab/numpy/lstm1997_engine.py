@@ -12,6 +12,8 @@ Sequences are stored per trial: ``X (N, S, T, I)``, ``D (N, S, T, O)``, ``M (N, 
 ``L (N, S)``, and ``order (N, K)`` says which of its S sequences trial n reads k-th (-1: none).
 """
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -45,7 +47,7 @@ def matrices(topo, params):
 
 @njit(cache=True)
 def _sigmoid(z):
-    return 1.0 / (np.exp(-z) + 1.0)
+    return 1.0 / (math.exp(-z) + 1.0)
 
 
 @njit(cache=True)
@@ -60,54 +62,82 @@ def _scaled_prime(y, low, high):
 
 
 @njit(cache=True)
-def _dot(w, x):
+def _dot(w, x, nz, count):
+    """sum_v w[v] x[v] over the senders that are not zero (adding w * 0 would change nothing)."""
     total = 0.0
-    for v in range(x.shape[0]):
+    for k in range(count):
+        v = nz[k]
         total += w[v] * x[v]
     return total
 
 
 @njit(cache=True)
-def _sequence(n, Wc, Win, Wout, Wphi, Wh, Wo, icfg, fcfg, x, d, m, length, lr, joined, mode, y,
-              gWc, gWin, gWout, gWphi, gWh, gWo):
-    """One sequence of trial n from reset activations: forward (mode 0), on-line learning (1) or the
-    summed truncated gradient at fixed weights into gW* (2). Writes the outputs into y (T, O) and
-    returns (0.5 sum of squared errors at the target steps, their largest absolute error).
+def _nonzero(x, nz):
+    count = 0
+    for v in range(x.shape[0]):
+        if x[v] != 0.0:
+            nz[count] = v
+            count += 1
+    return count
+
+
+@njit(cache=True)
+def _sizes(icfg):
+    """(B*C, number of visible units, recurrent senders R, fan-in D, output fan-in) of a topology."""
+    I, B, C, H = icfg[0], icfg[1], icfg[2], icfg[4]
+    NV = B * C + H
+    R = NV + (B * (1 + icfg[5] + icfg[6]) if icfg[9] else 0)
+    return B * C, NV, R, 1 + I + R, 1 + NV + (I if icfg[8] else 0)
+
+
+@njit(cache=True)
+def _buffers(icfg):
+    """The state carried from step to step (activations and RTRL partials) and the scratch space of
+    one step, allocated once per call of a compiled loop."""
+    B, O, H = icfg[1], icfg[3], icfg[4]
+    BC, NV, R, D, NOUT = _sizes(icfg)
+    state = (np.zeros(BC), np.zeros(R), np.zeros((BC, D)), np.zeros((BC, D)),
+             np.zeros((BC if icfg[5] else 0, D)))
+    work = (np.zeros(BC), np.zeros(D), np.zeros(D), np.zeros(NOUT), np.zeros(B), np.ones(B),
+            np.ones(B), np.zeros(BC), np.zeros(BC), np.zeros(BC), np.zeros(H), np.zeros(O),
+            np.zeros(NV), np.zeros(BC), np.zeros(D, np.int64), np.zeros(D, np.int64),
+            np.zeros(NOUT, np.int64))
+    return state, work
+
+
+@njit(cache=True)
+def _reset(state):
+    """Activations and partials back to zero: the start of a sequence."""
+    s, r, p_c, p_in, p_phi = state
+    s[:] = 0.0
+    r[:] = 0.0
+    p_c[:] = 0.0
+    p_in[:] = 0.0
+    p_phi[:] = 0.0
+
+
+@njit(cache=True)
+def _steps(n, Wc3, Win3, Wout3, Wphi3, Wh3, Wo3, icfg, fcfg, x, d, m, length, lr, joined, mode, y,
+           gWc3, gWin3, gWout3, gWphi3, gWh3, gWo3, state, work):
+    """Steps 0..length-1 of x (T, I) for trial n, continuing from ``state``: forward (mode 0),
+    on-line learning (1) or the truncated gradient at fixed weights summed into gW* (2). Writes the
+    outputs into y (T, O) and returns (0.5 sum of squared errors at the target steps, their largest
+    absolute error).
 
     ``joined`` 0 hides the cells from the output units (Experiment 2a before its cell is added):
     they then neither send activation to the outputs nor receive their error."""
     I, B, C, O, H = icfg[0], icfg[1], icfg[2], icfg[3], icfg[4]
     fg, og, linear, in2out, gf = icfg[5], icfg[6], icfg[7], icfg[8], icfg[9]
     g_lo, g_hi, h_lo, h_hi = fcfg[0], fcfg[1], fcfg[2], fcfg[3]
-    BC = B * C
-    NV = BC + H
-    NG = B * (1 + og + fg)
-    R = NV + (NG if gf else 0)
-    D = 1 + I + R
-    NOUT = 1 + NV + (I if in2out else 0)
+    BC, NV, R, D, NOUT = _sizes(icfg)
     gate_bias = 1.0 if icfg[11] else 0.0
     unit_bias = 1.0 if icfg[10] else 0.0
     rec = icfg[12]
-
-    s = np.zeros(BC)
-    s_prev = np.zeros(BC)
-    r = np.zeros(R)
-    p_c = np.zeros((BC, D))
-    p_in = np.zeros((BC, D))
-    p_phi = np.zeros((BC if fg else 0, D))
-    xu = np.zeros(D)
-    xc = np.zeros(D)
-    xo = np.zeros(NOUT)
-    y_in = np.zeros(B)
-    y_out = np.ones(B)
-    y_phi = np.ones(B)
-    g = np.zeros(BC)
-    h_s = np.zeros(BC)
-    y_c = np.zeros(BC)
-    y_h = np.zeros(H)
-    theta_o = np.zeros(O)
-    e = np.zeros(NV)
-    eps = np.zeros(BC)
+    Wc, Win, Wout, Wphi, Wh, Wo = Wc3[n], Win3[n], Wout3[n], Wphi3[n], Wh3[n], Wo3[n]
+    gWc, gWin, gWout, gWphi, gWh, gWo = gWc3[n], gWin3[n], gWout3[n], gWphi3[n], gWh3[n], gWo3[n]
+    s, r, p_c, p_in, p_phi = state
+    (s_prev, xu, xc, xo, y_in, y_out, y_phi, g, h_s, y_c, y_h, theta_o, e, eps,
+     nz_u, nz_c, nz_o) = work
     loss, worst = 0.0, 0.0
     for t in range(length):
         # X[v, u](tau): bias, y_i(tau), y_v(tau - 1) (zero where a unit is not connected)
@@ -120,22 +150,24 @@ def _sequence(n, Wc, Win, Wout, Wphi, Wh, Wo, icfg, fcfg, x, d, m, length, lr, j
             v = r[k] if rec else 0.0
             xu[1 + I + k] = v
             xc[1 + I + k] = v
+        n_u = _nonzero(xu, nz_u)
+        n_c = _nonzero(xc, nz_c)
         # Eqs. 24-38
         for b in range(B):
-            y_in[b] = _sigmoid(_dot(Win[n, b], xu))
+            y_in[b] = _sigmoid(_dot(Win[b], xu, nz_u, n_u))
             if og:
-                y_out[b] = _sigmoid(_dot(Wout[n, b], xu))
+                y_out[b] = _sigmoid(_dot(Wout[b], xu, nz_u, n_u))
             if fg:
-                y_phi[b] = _sigmoid(_dot(Wphi[n, b], xu))
+                y_phi[b] = _sigmoid(_dot(Wphi[b], xu, nz_u, n_u))
         for j in range(BC):
             b = j // C
-            g[j] = _scaled(_dot(Wc[n, j], xc), g_lo, g_hi)
+            g[j] = _scaled(_dot(Wc[j], xc, nz_c, n_c), g_lo, g_hi)
             s_prev[j] = s[j]
             s[j] = y_phi[b] * s[j] + y_in[b] * g[j]
             h_s[j] = s[j] if linear else _scaled(s[j], h_lo, h_hi)
             y_c[j] = y_out[b] * h_s[j]
         for k in range(H):
-            y_h[k] = _sigmoid(_dot(Wh[n, k], xc))
+            y_h[k] = _sigmoid(_dot(Wh[k], xc, nz_c, n_c))
         xo[0] = unit_bias
         for j in range(BC):
             xo[1 + j] = y_c[j] * joined
@@ -144,8 +176,9 @@ def _sequence(n, Wc, Win, Wout, Wphi, Wh, Wo, icfg, fcfg, x, d, m, length, lr, j
         if in2out:
             for i in range(I):
                 xo[1 + NV + i] = x[t, i]
+        n_o = _nonzero(xo, nz_o)
         for o in range(O):
-            y[t, o] = _sigmoid(_dot(Wo[n, o], xo))
+            y[t, o] = _sigmoid(_dot(Wo[o], xo, nz_o, n_o))
         # the recurrent senders of the next step: cells, hidden units, (gates: in, out, phi)
         for j in range(BC):
             r[j] = y_c[j]
@@ -165,18 +198,25 @@ def _sequence(n, Wc, Win, Wout, Wphi, Wh, Wo, icfg, fcfg, x, d, m, length, lr, j
                 worst = max(worst, abs(diff))
         if mode == 0:
             continue
-        # RTRL partials ds_c/dW of Eqs. 44-46, carried forward through the forget gate
+        # RTRL partials ds_c/dW of Eqs. 44-46, carried through the forget gate; without one the
+        # old partial is kept as it is and only the non-zero senders add to it
         for j in range(BC):
             b = j // C
             a_c = y_in[b] * _scaled_prime(g[j], g_lo, g_hi)
             a_in = g[j] * (y_in[b] * (1.0 - y_in[b]))
-            for v in range(D):
-                p_c[j, v] = y_phi[b] * p_c[j, v] + a_c * xc[v]
-                p_in[j, v] = y_phi[b] * p_in[j, v] + a_in * xu[v]
             if fg:
                 a_phi = s_prev[j] * (y_phi[b] * (1.0 - y_phi[b]))
                 for v in range(D):
+                    p_c[j, v] = y_phi[b] * p_c[j, v] + a_c * xc[v]
+                    p_in[j, v] = y_phi[b] * p_in[j, v] + a_in * xu[v]
                     p_phi[j, v] = y_phi[b] * p_phi[j, v] + a_phi * xu[v]
+            else:
+                for k in range(n_c):
+                    v = nz_c[k]
+                    p_c[j, v] += a_c * xc[v]
+                for k in range(n_u):
+                    v = nz_u[k]
+                    p_in[j, v] += a_in * xu[v]
         if m[t] == 0.0:
             continue   # no target: every gradient of this step is zero
         # Eq. 40 and the error at cells and hidden units from this step's outputs only
@@ -185,77 +225,104 @@ def _sequence(n, Wc, Win, Wout, Wphi, Wh, Wo, icfg, fcfg, x, d, m, length, lr, j
         for v in range(NV):
             total = 0.0
             for o in range(O):
-                total += Wo[n, o, 1 + v] * theta_o[o]
+                total += Wo[o, 1 + v] * theta_o[o]
             e[v] = total * joined if v < BC else total
         # Delta W = lr theta X (mode 1) or the gradient -theta X summed (mode 2); W_o's change
         # waits until its error has reached the cells
         for o in range(O):
-            for v in range(NOUT):
+            for k in range(n_o):
+                v = nz_o[k]
                 if mode == 1:
-                    Wo[n, o, v] += lr * (theta_o[o] * xo[v])
+                    Wo[o, v] += lr * (theta_o[o] * xo[v])
                 else:
-                    gWo[n, o, v] -= theta_o[o] * xo[v]
+                    gWo[o, v] -= theta_o[o] * xo[v]
         for k in range(H):
             theta_h = (y_h[k] * (1.0 - y_h[k])) * e[BC + k]
-            for v in range(D):
+            for q in range(n_c):
+                v = nz_c[q]
                 if mode == 1:
-                    Wh[n, k, v] += lr * (theta_h * xc[v])
+                    Wh[k, v] += lr * (theta_h * xc[v])
                 else:
-                    gWh[n, k, v] -= theta_h * xc[v]
-        for b in range(B):
-            if og:
+                    gWh[k, v] -= theta_h * xc[v]
+        if og:
+            for b in range(B):
                 total = 0.0
                 for c in range(C):
                     total += h_s[b * C + c] * e[b * C + c]
                 theta_out = (y_out[b] * (1.0 - y_out[b])) * total
-                for v in range(D):
+                for k in range(n_u):
+                    v = nz_u[k]
                     if mode == 1:
-                        Wout[n, b, v] += lr * (theta_out * xu[v])
+                        Wout[b, v] += lr * (theta_out * xu[v])
                     else:
-                        gWout[n, b, v] -= theta_out * xu[v]
+                        gWout[b, v] -= theta_out * xu[v]
         for j in range(BC):
             b = j // C
             h_prime = 1.0 if linear else _scaled_prime(h_s[j], h_lo, h_hi)
             eps[j] = y_out[b] * h_prime * e[j]
             for v in range(D):
                 if mode == 1:
-                    Wc[n, j, v] += lr * (eps[j] * p_c[j, v])
+                    Wc[j, v] += lr * (eps[j] * p_c[j, v])
                 else:
-                    gWc[n, j, v] -= eps[j] * p_c[j, v]
+                    gWc[j, v] -= eps[j] * p_c[j, v]
         for b in range(B):
             for v in range(D):
                 total = 0.0
                 for c in range(C):
                     total += eps[b * C + c] * p_in[b * C + c, v]
                 if mode == 1:
-                    Win[n, b, v] += lr * total
+                    Win[b, v] += lr * total
                 else:
-                    gWin[n, b, v] -= total
+                    gWin[b, v] -= total
                 if fg:
                     total = 0.0
                     for c in range(C):
                         total += eps[b * C + c] * p_phi[b * C + c, v]
                     if mode == 1:
-                        Wphi[n, b, v] += lr * total
+                        Wphi[b, v] += lr * total
                     else:
-                        gWphi[n, b, v] -= total
+                        gWphi[b, v] -= total
     return loss, worst
 
 
 @njit(cache=True)
+def _push(window, info, value, bound, mean_bound):
+    """Append a sequence's error to a trial's window of recent ones (info: count, number >= bound);
+    True when the window is full, every error in it is below ``bound`` and their mean below
+    ``mean_bound`` (the stop rule of Experiments 4 and 6)."""
+    size = window.shape[0]
+    slot = info[0] % size
+    if info[0] >= size and window[slot] >= bound:
+        info[1] -= 1
+    window[slot] = value
+    if value >= bound:
+        info[1] += 1
+    info[0] += 1
+    return info[0] >= size and info[1] == 0 and window.mean() < mean_bound
+
+
+@njit(cache=True)
 def _run(Wc, Win, Wout, Wphi, Wh, Wo, icfg, fcfg, X, Dt, M, L, order, lr, joined, mode, Y, keep,
-         losses, worst, gWc, gWin, gWout, gWphi, gWh, gWo):
-    """Every trial n reads its sequences order[n, 0], order[n, 1], ... (-1: skip) in ``mode``."""
+         losses, worst, gWc, gWin, gWout, gWphi, gWh, gWo, window, info, bound, mean_bound, stopped):
+    """Every trial n reads its sequences order[n, 0], order[n, 1], ... (-1: skip) in ``mode``,
+    each from reset activations. With a window (N, W > 0) each sequence's largest error is pushed
+    and a trial stops at the first sequence where the stop rule holds (stopped[n] = k, else -1)."""
     scratch = np.zeros((X.shape[2], icfg[3]))
+    state, work = _buffers(icfg)
     for n in range(order.shape[0]):
+        stopped[n] = -1
         for k in range(order.shape[1]):
             q = order[n, k]
             if q < 0:
                 continue
+            _reset(state)
             y = Y[n, k] if keep else scratch
-            losses[n, k], worst[n, k] = _sequence(
+            losses[n, k], worst[n, k] = _steps(
                 n, Wc, Win, Wout, Wphi, Wh, Wo, icfg, fcfg, X[n, q], Dt[n, q], M[n, q], L[n, q],
-                lr[n], joined[n], mode, y, gWc, gWin, gWout, gWphi, gWh, gWo)
+                lr[n], joined[n], mode, y, gWc, gWin, gWout, gWphi, gWh, gWo, state, work)
+            if window.shape[1] and _push(window[n], info[n], worst[n, k], bound, mean_bound):
+                stopped[n] = k
+                break
 
 
 @njit(cache=True)
@@ -267,7 +334,7 @@ def _legal_predicted(Wc, Win, Wout, Wphi, Wh, Wo, icfg, fcfg, X, legal, L, order
     O = icfg[3]
     y = np.zeros((X.shape[2], O))
     no_target = np.zeros(X.shape[2])
-    none = np.zeros((0, 0, 0))
+    state, work = _buffers(icfg)
     for n in range(order.shape[0]):
         for k in range(order.shape[1]):
             correct[n, k] = -1
@@ -275,8 +342,9 @@ def _legal_predicted(Wc, Win, Wout, Wphi, Wh, Wo, icfg, fcfg, X, legal, L, order
             q = order[n, k]
             if q < 0:
                 continue
-            _sequence(n, Wc, Win, Wout, Wphi, Wh, Wo, icfg, fcfg, X[n, q], legal[n, q], no_target,
-                      L[n, q], 0.0, joined[n], FORWARD, y, none, none, none, none, none, none)
+            _reset(state)
+            _steps(n, Wc, Win, Wout, Wphi, Wh, Wo, icfg, fcfg, X[n, q], legal[n, q], no_target,
+                   L[n, q], 0.0, joined[n], FORWARD, y, Wc, Win, Wout, Wphi, Wh, Wo, state, work)
             ok = 1
             for t in range(L[n, q]):
                 lowest_legal, highest_other, any_legal = np.inf, -np.inf, False
@@ -301,11 +369,28 @@ def _per_trial(a):
     return np.ascontiguousarray(np.moveaxis(a, 1, 0)[:, None])
 
 
-def run(topo, params, X, D, M, L, order, lr=0.0, mode=ONLINE, keep_outputs=False, joined=None):
+class Window:
+    """The errors of each trial's ``size`` most recent sequences, kept across calls of :func:`run`;
+    the stop rule: all below ``bound`` and their mean below ``mean_bound``."""
+
+    def __init__(self, n_trials, size, bound, mean_bound):
+        self.values = np.zeros((n_trials, size))
+        self.info = np.zeros((n_trials, 2), dtype=np.int64)   # sequences pushed, errors >= bound
+        self.bound, self.mean_bound = float(bound), float(mean_bound)
+
+    def recent(self):
+        """Per trial: the errors in the window so far (NaN where it is not yet full)."""
+        filled = np.arange(self.values.shape[1])[None] < self.info[:, :1]
+        return np.where(filled, self.values, np.nan)
+
+
+def run(topo, params, X, D, M, L, order, lr=0.0, mode=ONLINE, keep_outputs=False, joined=None,
+        window=None):
     """Run every trial on its own sequences (see the module docstring) in ``mode``; weights change
     in place in mode ONLINE. Returns ``(losses (N, K), worst (N, K), outputs (N, K, T, O) or None,
-    grads or None)``: the per-sequence squared error and largest absolute error at target steps,
-    the outputs (before each step's update) and, in mode ACCUMULATE, the summed gradients."""
+    grads or None, stopped (N,))``: the per-sequence squared error and largest absolute error at
+    target steps, the outputs (before each step's update), in mode ACCUMULATE the summed gradients,
+    and with a :class:`Window` the position k at which each trial met the stop rule (-1: not)."""
     n, k = order.shape
     if X.shape[:2] != D.shape[:2] or X.shape[0] != n or M.shape != X.shape[:3] or L.shape != X.shape[:2]:
         raise ValueError(f"X {X.shape}, D {D.shape}, M {M.shape}, L {L.shape} and order {order.shape} "
@@ -318,16 +403,20 @@ def run(topo, params, X, D, M, L, order, lr=0.0, mode=ONLINE, keep_outputs=False
     lo._check_params(topo, params, n)
     icfg, fcfg = config(topo)
     weights = matrices(topo, params)
-    grads = [np.zeros_like(w) for w in weights] if mode == ACCUMULATE else [np.zeros((0, 0, 0))] * 6
+    grads = [np.zeros_like(w) for w in weights]   # written in mode ACCUMULATE only
     rate = np.ascontiguousarray(np.broadcast_to(np.asarray(lr, dtype=np.float64), (n,)))
     seen = np.ones(n) if joined is None else np.asarray(joined, dtype=np.float64)
     losses, worst = np.zeros((n, k)), np.zeros((n, k))
     outputs = np.zeros((n, k, X.shape[2], topo.n_out)) if keep_outputs else np.zeros((n, 0, 0, 0))
+    win = window or Window(n, 0, 0.0, 0.0)
+    stopped = np.zeros(n, dtype=np.int64)
+    X, D, M = (np.ascontiguousarray(a, dtype=np.float64) for a in (X, D, M))
     _run(*weights, icfg, fcfg, X, D, M, L.astype(np.int64), order.astype(np.int64), rate, seen, mode,
-         outputs, keep_outputs, losses, worst, *grads)
+         outputs, keep_outputs, losses, worst, *grads, win.values, win.info, win.bound,
+         win.mean_bound, stopped)
     named = ({name: g for name, g in zip(_MATRICES, grads) if name in params}
              if mode == ACCUMULATE else None)
-    return losses, worst, (outputs if keep_outputs else None), named
+    return losses, worst, (outputs if keep_outputs else None), named, stopped
 
 
 def legal_predicted(topo, params, X, legal, L, order, stop_at_first=False, joined=None):
@@ -347,7 +436,7 @@ def learn_online(topo, params, x, d, mask, lr):
     """:func:`lstm_original.learn_online` compiled: same arguments, same outputs, same weights."""
     lo._check_data(topo, params, x, d, mask)
     steps, n = x.shape[:2]
-    _, _, y, _ = run(topo, params, _per_trial(x), _per_trial(d), _per_trial(mask),
+    _, _, y, _, _ = run(topo, params, _per_trial(x), _per_trial(d), _per_trial(mask),
                      np.full((n, 1), steps), np.zeros((n, 1)), lr, ONLINE, keep_outputs=True)
     return np.moveaxis(y[:, 0], 0, 1)
 
@@ -357,7 +446,7 @@ def forward(topo, params, x):
     lo._check_data(topo, params, x)
     steps, n = x.shape[:2]
     d = np.zeros((steps, n, topo.n_out))
-    _, _, y, _ = run(topo, params, _per_trial(x), _per_trial(d), _per_trial(np.zeros((steps, n))),
+    _, _, y, _, _ = run(topo, params, _per_trial(x), _per_trial(d), _per_trial(np.zeros((steps, n))),
                      np.full((n, 1), steps), np.zeros((n, 1)), 0.0, FORWARD, keep_outputs=True)
     return np.moveaxis(y[:, 0], 0, 1)
 
@@ -366,6 +455,6 @@ def truncated_gradient(topo, params, x, d, mask):
     """:func:`lstm_original.truncated_gradient` compiled: ``(loss, grads)`` at fixed weights."""
     lo._check_data(topo, params, x, d, mask)
     steps, n = x.shape[:2]
-    losses, _, _, grads = run(topo, params, _per_trial(x), _per_trial(d), _per_trial(mask),
+    losses, _, _, grads, _ = run(topo, params, _per_trial(x), _per_trial(d), _per_trial(mask),
                               np.full((n, 1), steps), np.zeros((n, 1)), 0.0, ACCUMULATE)
     return float(losses.sum()), grads
