@@ -49,9 +49,9 @@ class Progress:
         if interactive and now - self._last_draw > 0.5:
             self._draw("\r", info)
             self._last_draw = now
-        elif not interactive and tenth > self._last_tenth:
-            self._draw("", info, end="\n")
-            self._last_tenth = tenth
+        elif not interactive and (tenth > self._last_tenth or now - self._last_draw > 60):
+            self._draw("", info, end="\n")   # a log line every tenth and at least every minute
+            self._last_tenth, self._last_draw = tenth, now
 
     def _draw(self, prefix, info, end=""):
         frac = self.done / max(self.total, 1)

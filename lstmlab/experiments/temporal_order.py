@@ -1,0 +1,90 @@
+"""Experiment 6a of Hochreiter & Schmidhuber (1997): temporal order.
+
+A sequence of 100-110 symbols opens with E and closes with the trigger B; X or Y appears at one
+position in 10-20 and one in 50-60, the rest are random a-d. The class (XX, XY, YX, YY) is the target
+of 4 output units at the last step only; a sequence is correct when every output's absolute error
+is below 0.3. Training (a fresh random sequence every time, activations reset between sequences)
+stops once the 2,000 most recent sequences were correct and their average error is below 0.1 (we
+average each sequence's largest output error, the stricter reading); the network is then tested on
+2,560 fresh sequences.
+
+Network (156 weights): 2 blocks of 2 cells; every gate and cell sees a bias, the 8 inputs and all
+8 hidden units of the previous step (cells and gates); 4 output units see a bias and the cells.
+Weights uniform in [-0.1, 0.1], input-gate biases -2 and -4, output-gate biases random, lr 0.5.
+"""
+
+import time
+
+import numpy as np
+
+from lstmlab.datasets import tasks
+from lstmlab.experiments import reber, runner
+from lstmlab.numpy import lstm1997_engine as engine
+from lstmlab.numpy import lstm_original as lo
+
+FULL = {"blocks": 2, "cells_per_block": 2, "lr": 0.5, "init_scale": 0.1, "in_bias": [-2.0, -4.0],
+        "trials": 20, "window": 2000, "correct_bound": 0.3, "mean_bound": 0.1, "n_test": 2560,
+        "max_sequences": 1_000_000, "max_seconds": None, "record_every": 1000,
+        "squashing": "text"}
+REDUCED = {**FULL, "trials": 4, "window": 500, "n_test": 512, "max_sequences": 20_000,
+           "record_every": 500}
+
+PAPER = {"table": "Table 9", "row": "6a, 2 relevant symbols, 4 classes", "weights": 156,
+         "trials": 20, "success_rate": None, "mean_sequences": 31_390, "wrong_of_2560": 1}
+
+
+def topology(setup):
+    return lo.Topology(n_in=8, n_blocks=setup["blocks"], cells_per_block=setup["cells_per_block"],
+                       n_out=4, gate_feedback=True, **reber.SQUASHING[setup["squashing"]])
+
+
+def test_wrong(topo, params, setup, rng):
+    """Per network: how many of ``n_test`` fresh sequences (the same for all) it gets wrong."""
+    n = params["W_o"].shape[0]
+    X, D, M, L = runner.per_trial(tasks.temporal_order(setup["n_test"], rng), 1)
+    order = np.tile(np.arange(setup["n_test"]), (n, 1))
+    _, worst, _, _, _ = engine.run(topo, params, *(np.repeat(a, n, axis=0) for a in (X, D, M, L)),
+                                   order, mode=engine.FORWARD)
+    return (worst >= setup["correct_bound"]).sum(axis=1)
+
+
+def run(setup, seed, progress=None, checkpoint=None):
+    rng = np.random.default_rng(seed)
+    topo = topology(setup)
+    n, chunk = setup["trials"], setup["record_every"]
+    params = lo.init_params(topo, n, rng, scale=setup["init_scale"], in_bias=setup["in_bias"])
+    window = engine.Window(n, setup["window"], setup["correct_bound"], setup["mean_bound"])
+    solved_at = [None] * n
+    active = np.ones(n, dtype=bool)
+    start, seen, stopped_by = time.perf_counter(), 0, "max_sequences"
+    history = []
+    bar = progress(setup["max_sequences"], "temporal order 6a") if progress else None
+
+    def outcome(stop, test=None):
+        return runner.outcome(solved_at, setup, seen, active, stop, topo, history, test_wrong=test)
+    try:
+        while seen < setup["max_sequences"] and active.any():
+            k = min(chunk, setup["max_sequences"] - seen)
+            *data, order = runner.fresh(lambda m: tasks.temporal_order(m, rng), n, k, active)
+            _, worst, _, _, stopped = engine.run(topo, params, *data, order, setup["lr"],
+                                                 window=window)
+            for trial in np.flatnonzero(stopped >= 0):
+                solved_at[trial] = seen + int(stopped[trial]) + 1
+                worst[trial, stopped[trial] + 1:] = np.nan
+            seen += k
+            wrong = np.where(np.isnan(worst), np.nan, worst >= setup["correct_bound"])
+            history.append({"sequences": seen, "fraction_wrong": runner.nan_to_none(
+                np.where(active, np.nanmean(wrong, axis=1), np.nan))})
+            active &= stopped < 0
+            if bar:
+                bar.update(k, solved=n - int(active.sum()))
+            if checkpoint:
+                checkpoint(lambda: outcome("running"))
+            if setup["max_seconds"] and time.perf_counter() - start > setup["max_seconds"]:
+                stopped_by = "max_seconds"
+                break
+    except KeyboardInterrupt:
+        stopped_by = "interrupted"
+    if bar:
+        bar.close(solved=n - int(active.sum()))
+    return outcome(stopped_by, test_wrong(topo, params, setup, rng).tolist())
