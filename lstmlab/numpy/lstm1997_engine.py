@@ -45,23 +45,23 @@ def matrices(topo, params):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def _sigmoid(z):
     return 1.0 / (math.exp(-z) + 1.0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def _scaled(z, low, high):
     return (high - low) * _sigmoid(z) + low
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def _scaled_prime(y, low, high):
     sigma = (y - low) / (high - low)
     return (high - low) * sigma * (1.0 - sigma)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def _dot(w, x, nz, count):
     """sum_v w[v] x[v] over the senders that are not zero (adding w * 0 would change nothing)."""
     total = 0.0
@@ -71,7 +71,7 @@ def _dot(w, x, nz, count):
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def _nonzero(x, nz):
     count = 0
     for v in range(x.shape[0]):
@@ -81,7 +81,7 @@ def _nonzero(x, nz):
     return count
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _sizes(icfg):
     """(B*C, number of visible units, recurrent senders R, fan-in D, output fan-in) of a topology."""
     I, B, C, H = icfg[0], icfg[1], icfg[2], icfg[4]
@@ -90,7 +90,7 @@ def _sizes(icfg):
     return B * C, NV, R, 1 + I + R, 1 + NV + (I if icfg[8] else 0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _buffers(icfg):
     """The state carried from step to step (activations and RTRL partials) and the scratch space of
     one step, allocated once per call of a compiled loop."""
@@ -105,7 +105,7 @@ def _buffers(icfg):
     return state, work
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _reset(state):
     """Activations and partials back to zero: the start of a sequence."""
     s, r, p_c, p_in, p_phi = state
@@ -116,7 +116,7 @@ def _reset(state):
     p_phi[:] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _steps(n, Wc3, Win3, Wout3, Wphi3, Wh3, Wo3, icfg, fcfg, x, d, m, length, lr, joined, mode, y,
            gWc3, gWin3, gWout3, gWphi3, gWh3, gWo3, state, work):
     """Steps 0..length-1 of x (T, I) for trial n, continuing from ``state``: forward (mode 0),
@@ -285,7 +285,7 @@ def _steps(n, Wc3, Win3, Wout3, Wphi3, Wh3, Wo3, icfg, fcfg, x, d, m, length, lr
     return loss, worst
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _push(window, info, value, bound, mean_bound):
     """Append a sequence's error to a trial's window of recent ones (info: count, number >= bound);
     True when the window is full, every error in it is below ``bound`` and their mean below
@@ -301,7 +301,7 @@ def _push(window, info, value, bound, mean_bound):
     return info[0] >= size and info[1] == 0 and window.mean() < mean_bound
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _run(Wc, Win, Wout, Wphi, Wh, Wo, icfg, fcfg, X, Dt, M, L, order, lr, joined, mode, Y, keep,
          losses, worst, gWc, gWin, gWout, gWphi, gWh, gWo, window, info, bound, mean_bound, stopped):
     """Every trial n reads its sequences order[n, 0], order[n, 1], ... (-1: skip) in ``mode``,
@@ -325,7 +325,7 @@ def _run(Wc, Win, Wout, Wphi, Wh, Wo, icfg, fcfg, X, Dt, M, L, order, lr, joined
                 break
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _legal_predicted(Wc, Win, Wout, Wphi, Wh, Wo, icfg, fcfg, X, legal, L, order, stop_at_first,
                      joined, correct):
     """Forward only: correct[n, k] = 1 when at every step of sequence order[n, k] the legal next
