@@ -259,7 +259,7 @@ def test_reber_check_set_is_each_networks_own_strings():
             assert verdict[k, j] == int(runner.legal_most_active(y, c_legal[k, j, :cL[k, j], None]).all())
 
 
-@pytest.mark.parametrize("name", ["reber", "long_lag", "adding", "continual_reber"])
+@pytest.mark.parametrize("name", ["reber", "long_lag", "adding", "temporal_order", "continual_reber"])
 def test_report_tables_with_and_without_a_recorded_run(name, monkeypatch):
     from lstmlab.experiments import report
     result = json.loads(json.dumps(run(name, reduced=True, seed=4, quiet=True, **tiny(name)),
