@@ -156,26 +156,18 @@ def test_long_lag_check_is_the_max_error_on_both_sequences():
     assert long_lag.solved(topo, params, pair, bound).tolist() == [w < bound for w in worst]
 
 
-def test_stream_reader_yields_one_grammatical_stream():
+def test_stream_buffers_hold_one_grammatical_stream():
+    """Refilled at the opening B of their last string, the buffers read as unbroken streams."""
     rng = np.random.default_rng(1)
     streams = continual_reber.Streams(3, 64, rng)
-    text = [[] for _ in range(3)]
-    prev_legal = None
-    for step in range(400):
-        x, d, legal = streams.current()
-        sym = x.argmax(axis=1)
-        assert np.array_equal(d, streams.x[streams.pos + 1, np.arange(3)])
-        if prev_legal is not None:
-            assert np.all(prev_legal[np.arange(3), sym] == 1)   # every symbol was legal
-        for k in range(3):
-            text[k].append(SYMBOLS[sym[k]])
-        prev_legal = legal
-        restart = np.array([step == 50, False, False])
-        streams.advance(restart)
-        if restart.any():
-            assert streams.current()[0][0].argmax() == 0          # jumped to a B
-            prev_legal = None
-    assert "".join(text[1]).count("B") > 10
+    for k in range(3):
+        sym = streams.x[k].argmax(axis=1)
+        assert sym[0] == 0 and streams.starts[k, streams.limit[k]] and streams.x[k, streams.limit[k]].argmax() == 0
+        assert np.all(streams.legal[k, np.arange(63), sym[1:]] == 1)   # every next symbol legal
+    streams.pos[:] = [streams.limit[0], 5, streams.limit[2] + 1]
+    old = streams.x[1].copy()
+    streams.refill_spent()
+    assert streams.pos.tolist() == [0, 5, 0] and np.array_equal(streams.x[1], old)
 
 
 def tiny(name):

@@ -181,3 +181,71 @@ def test_bad_input_names_shapes():
     with pytest.raises(ValueError, match="exceeds the 5 stored steps"):
         engine.run(topo, params, X, np.zeros((3, 2, 5, 1)), np.zeros((3, 2, 5)), np.full((3, 2), 6),
                    np.zeros((3, 1)))
+
+
+def reference_streams(topo, params, x, legal, starts, limit, budget, lr, reset_at_starts):
+    """lstm_original's steps on one network's stream, reset after a wrong prediction (then on to the
+    next string's B) and, with ``reset_at_starts``, at every B."""
+    state = lo.init_hybrid_state(topo, 1)
+    pos, errors, ones = 0, 0, np.ones(1)
+    for _ in range(budget):
+        if pos >= limit:
+            break
+        if reset_at_starts and starts[pos]:
+            state = lo.init_hybrid_state(topo, 1)
+        y, grads, state = lo.hybrid_step(topo, params, state, x[pos][None], np.roll(x, -1, 0)[pos][None], ones)
+        for name, g in grads.items():
+            params[name] -= lr * g
+        ok = runner.legal_most_active(y[None], legal[pos][None, None])[0, 0]
+        pos += 1
+        if not ok:
+            errors += 1
+            state = lo.init_hybrid_state(topo, 1)
+            while pos < limit and not starts[pos]:
+                pos += 1
+    return pos, errors
+
+
+@pytest.mark.parametrize("reset_at_starts", [False, True])
+def test_stream_learning_equals_the_reference(reset_at_starts):
+    from lstmlab.datasets import tasks
+    topo = EXPERIMENTS["gers2000 forget gates"]
+    rng = np.random.default_rng(10)
+    n, length, budget = 2, 400, 300
+    params = lo.init_params(topo, n, rng, scale=0.5)
+    batches = [tasks.continual_embedded_reber(length, rng) for _ in range(n)]
+    X = np.stack([b.x[:, 0] for b in batches])
+    D = np.stack([b.d[:, 0] for b in batches])
+    legal = np.stack([b.legal[:, 0] for b in batches])
+    starts = np.stack([b.info["starts"][:, 0] > 0 for b in batches])
+    limit = np.array([np.flatnonzero(s)[-1] for s in starts])
+    ours, ref = copy(params), copy(params)
+    pos, done, errors = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
+    engine.learn_streams(topo, ours, X, D, legal, starts, limit, pos, budget, 0.5,
+                         engine.stream_state(topo, n), done, errors, reset_at_starts)
+    for trial in range(n):
+        one = {k: v[trial:trial + 1].copy() for k, v in ref.items()}
+        # the target of each step is the next input symbol of the stream
+        assert np.array_equal(D[trial, :-1], X[trial, 1:])
+        want_pos, want_errors = reference_streams(topo, one, X[trial], legal[trial], starts[trial],
+                                                  limit[trial], budget, 0.5, reset_at_starts)
+        assert (pos[trial], errors[trial]) == (want_pos, want_errors)
+        for key in one:
+            assert_close(ours[key][trial], one[key][0], key)
+    assert errors.sum() > 0     # the wrong-prediction path was taken
+
+
+def test_error_free_lengths_equal_the_reference():
+    from lstmlab.datasets import tasks
+    topo = EXPERIMENTS["gers2000 forget gates"]
+    rng = np.random.default_rng(11)
+    params = lo.init_params(topo, 2, rng, scale=0.5)
+    test = tasks.continual_embedded_reber(60, rng, 3)
+    X, legal = np.moveaxis(test.x, 1, 0), np.moveaxis(test.legal, 1, 0)
+    starts = test.info["starts"].T > 0
+    got = engine.error_free_lengths(topo, params, X, legal, starts)
+    for n in range(2):
+        y, _ = lo.forward(topo, {k: v[[n] * 3] for k, v in params.items()}, test.x)
+        ok = runner.legal_most_active(y, test.legal)
+        want = [int(np.argmin(ok[:, k])) if not ok[:, k].all() else 60 for k in range(3)]
+        assert got[n].tolist() == want

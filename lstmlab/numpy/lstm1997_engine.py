@@ -325,6 +325,19 @@ def _run(Wc, Win, Wout, Wphi, Wh, Wo, icfg, fcfg, X, Dt, M, L, order, lr, joined
                 break
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _predicted(y, legal):
+    """The legal next symbols are exactly the most active outputs (true where none is marked)."""
+    lowest_legal, highest_other, any_legal = np.inf, -np.inf, False
+    for o in range(y.shape[0]):
+        if legal[o] > 0:
+            any_legal = True
+            lowest_legal = min(lowest_legal, y[o])
+        else:
+            highest_other = max(highest_other, y[o])
+    return not any_legal or lowest_legal > highest_other
+
+
 @njit(cache=True, error_model="numpy")
 def _legal_predicted(Wc, Win, Wout, Wphi, Wh, Wo, icfg, fcfg, X, legal, L, order, stop_at_first,
                      joined, correct):
@@ -347,19 +360,62 @@ def _legal_predicted(Wc, Win, Wout, Wphi, Wh, Wo, icfg, fcfg, X, legal, L, order
                    L[n, q], 0.0, joined[n], FORWARD, y, Wc, Win, Wout, Wphi, Wh, Wo, state, work)
             ok = 1
             for t in range(L[n, q]):
-                lowest_legal, highest_other, any_legal = np.inf, -np.inf, False
-                for o in range(O):
-                    if legal[n, q, t, o] > 0:
-                        any_legal = True
-                        lowest_legal = min(lowest_legal, y[t, o])
-                    else:
-                        highest_other = max(highest_other, y[t, o])
-                if any_legal and not lowest_legal > highest_other:
+                if not _predicted(y[t], legal[n, q, t]):
                     ok = 0
                     break
             correct[n, k] = ok
             if stop_at_first and ok == 0:
                 break
+
+
+@njit(cache=True, error_model="numpy")
+def _stream(Wc, Win, Wout, Wphi, Wh, Wo, icfg, fcfg, X, Dt, legal, starts, limit, pos, budget, lr,
+            reset_at_starts, s, r, p_c, p_in, p_phi, done, errors):
+    """Continual on-line learning on unbroken symbol streams (Gers et al. 2000). Trial n reads
+    X[n, pos[n]], X[n, pos[n] + 1], ... with its activations and partials carried over (s, r, p_*
+    hold them per trial) until it has read ``budget`` symbols (done[n] counts them) or reached
+    limit[n]. A wrong prediction ends the training stream: the network is reset and goes on at the
+    next string's opening B (errors[n] counts these). ``reset_at_starts`` also resets it at every
+    B (the external reset of the paper's standard LSTM variant)."""
+    _, work = _buffers(icfg)
+    y = np.zeros((1, icfg[3]))
+    target = np.ones(1)
+    for n in range(X.shape[0]):
+        state = (s[n], r[n], p_c[n], p_in[n], p_phi[n])
+        while done[n] < budget and pos[n] < limit[n]:
+            q = pos[n]
+            if reset_at_starts and starts[n, q]:
+                _reset(state)
+            _steps(n, Wc, Win, Wout, Wphi, Wh, Wo, icfg, fcfg, X[n, q:q + 1], Dt[n, q:q + 1],
+                   target, 1, lr[n], 1.0, ONLINE, y, Wc, Win, Wout, Wphi, Wh, Wo, state, work)
+            done[n] += 1
+            pos[n] += 1
+            if not _predicted(y[0], legal[n, q]):
+                errors[n] += 1
+                _reset(state)
+                while pos[n] < limit[n] and not starts[n, pos[n]]:
+                    pos[n] += 1
+
+
+@njit(cache=True, error_model="numpy")
+def _error_free(Wc, Win, Wout, Wphi, Wh, Wo, icfg, fcfg, X, legal, starts, reset_at_starts, length):
+    """Frozen networks on shared test streams X (S, L, I): length[n, k] = symbols of stream k that
+    network n predicts before its first error (L if none)."""
+    state, work = _buffers(icfg)
+    y = np.zeros((1, icfg[3]))
+    no_target = np.zeros(1)
+    for n in range(length.shape[0]):
+        for k in range(X.shape[0]):
+            _reset(state)
+            length[n, k] = X.shape[1]
+            for t in range(X.shape[1]):
+                if reset_at_starts and starts[k, t]:
+                    _reset(state)
+                _steps(n, Wc, Win, Wout, Wphi, Wh, Wo, icfg, fcfg, X[k, t:t + 1], legal[k, t:t + 1],
+                       no_target, 1, 0.0, 1.0, FORWARD, y, Wc, Win, Wout, Wphi, Wh, Wo, state, work)
+                if not _predicted(y[0], legal[k, t]):
+                    length[n, k] = t
+                    break
 
 
 # --------------------------------------------------------------------------- the Python side
@@ -458,3 +514,37 @@ def truncated_gradient(topo, params, x, d, mask):
     losses, _, _, grads, _ = run(topo, params, _per_trial(x), _per_trial(d), _per_trial(mask),
                               np.full((n, 1), steps), np.zeros((n, 1)), 0.0, ACCUMULATE)
     return float(losses.sum()), grads
+
+
+def stream_state(topo, n_trials):
+    """Zero activations and partials for n_trials networks reading streams (kept across calls)."""
+    bc, d = topo.n_cells, topo.fan_in
+    return {"s": np.zeros((n_trials, bc)), "r": np.zeros((n_trials, topo.n_recurrent)),
+            "p_c": np.zeros((n_trials, bc, d)), "p_in": np.zeros((n_trials, bc, d)),
+            "p_phi": np.zeros((n_trials, bc if topo.forget_gate else 0, d))}
+
+
+def learn_streams(topo, params, X, D, legal, starts, limit, pos, budget, lr, state, done, errors,
+                  reset_at_starts=False):
+    """Continual on-line learning (see ``_stream``): each trial n reads its stream X[n] (S, I) from
+    pos[n] until done[n] reaches ``budget`` or pos[n] reaches limit[n]; pos, done, errors (int64)
+    and the ``state`` of :func:`stream_state` are updated in place, the weights too."""
+    n = X.shape[0]
+    lo._check_params(topo, params, n)
+    icfg, fcfg = config(topo)
+    rate = np.ascontiguousarray(np.broadcast_to(np.asarray(lr, dtype=np.float64), (n,)))
+    _stream(*matrices(topo, params), icfg, fcfg, X, D, legal, starts.astype(np.bool_),
+            limit.astype(np.int64), pos, int(budget), rate, reset_at_starts, state["s"], state["r"],
+            state["p_c"], state["p_in"], state["p_phi"], done, errors)
+
+
+def error_free_lengths(topo, params, X, legal, starts, reset_at_starts=False):
+    """Frozen networks on shared test streams X (S, L, I): per network and stream the symbols
+    predicted before the first error, (N, S)."""
+    n = params["W_o"].shape[0]
+    lo._check_params(topo, params, n)
+    icfg, fcfg = config(topo)
+    length = np.zeros((n, X.shape[0]), dtype=np.int64)
+    _error_free(*matrices(topo, params), icfg, fcfg, np.ascontiguousarray(X), np.ascontiguousarray(legal),
+                starts.astype(np.bool_), reset_at_starts, length)
+    return length
