@@ -117,17 +117,17 @@ TABLES = {"reber": reber_table, "long_lag": long_lag_table, "adding": adding_tab
 #: the rows of the overview: label, record name, the paper's networks solved of trained (None:
 #: not tabulated) and mean sequences to success
 OVERVIEW = [
-    ("Exp. 1, lr 0.5, text ranges (g [-2,2], h [-1,1])", "reber_text_lr0.5", (30, 30), 8_440),
-    ("Exp. 1, lr 0.5, Table 10 ranges (h [-2,2], g [-1,1])", "reber_table10_lr0.5", (30, 30), 8_440),
-    ("Exp. 1, lr 0.1, text ranges", "reber_text_lr0.1", (30, 30), 21_730),
-    ("Exp. 1, lr 0.1, Table 10 ranges", "reber_table10_lr0.1", (30, 30), 21_730),
-    ("Exp. 1, lr 0.5, Table 10, input-gate biases in [-0.1, 0.1]", "reber_table10_lr0.5_inbias0.1",
+    ("1, lr 0.5, text ranges", "reber_text_lr0.5", (30, 30), 8_440),
+    ("1, lr 0.5, Table 10 ranges", "reber_table10_lr0.5", (30, 30), 8_440),
+    ("1, lr 0.1, text ranges", "reber_text_lr0.1", (30, 30), 21_730),
+    ("1, lr 0.1, Table 10 ranges", "reber_table10_lr0.1", (30, 30), 21_730),
+    ("1, lr 0.5, Table 10, input-gate biases in [-0.1, 0.1]", "reber_table10_lr0.5_inbias0.1",
      (30, 30), 8_440),
-    ("Exp. 1, lr 0.5, Table 10, success test after every string", "reber_table10_lr0.5_check1",
+    ("1, lr 0.5, Table 10, test after every string", "reber_table10_lr0.5_check1",
      (30, 30), 8_440),
-    ("Exp. 2a, p = 100, the paper's conditions", "long_lag", (18, 18), 5_040),
-    ("Exp. 4, adding, T = 100", "adding", (None, 10), 74_000),
-    ("Exp. 6a, temporal order", "temporal_order", (None, 20), 31_390),
+    ("2a, p = 100", "long_lag", (18, 18), 5_040),
+    ("4, adding, T = 100", "adding", (None, 10), 74_000),
+    ("6a, temporal order", "temporal_order", (None, 20), 31_390),
 ]
 PAPER_WRONG = {"adding": "1", "temporal_order": "1"}
 
@@ -140,25 +140,24 @@ def _stop(r):
 
 def overview():
     """Markdown table: every recorded row of the 1997 experiments next to the paper's numbers."""
-    header = ["row", "paper: solved, mean sequences", "ours: solved", "mean (median) sequences",
-              "× paper", "wrong of 2,560 (median, range; paper)", "sequences per network, stop",
-              "wall / CPU time", "record"]
+    header = ["row", "paper: solved; mean sequences", "ours: solved; mean (median) sequences",
+              "× paper", "wrong of 2,560: ours (paper)", "sequences per network; stop",
+              "wall / CPU"]
     rows = []
     for label, name, (p_solved, p_trials), p_mean in OVERVIEW:
         r = load(name)
-        paper = f"{p_solved if p_solved is not None else '—'} of {p_trials}, {p_mean:,}"
+        paper = f"{p_solved if p_solved is not None else '—'} of {p_trials}; {p_mean:,}"
         if r is None:
-            rows.append([label, paper, "not recorded", "", "", "", "", "", f"`{name}.json`"])
+            rows.append([label, paper, "not recorded", "", "", "", ""])
             continue
         wrong = r.get("test_wrong")
-        wrong = (f"{_num(np.median(wrong))} ({min(wrong)}–{max(wrong)}; {PAPER_WRONG[name]})"
+        wrong = (f"{_num(np.median(wrong))} ({min(wrong)}–{max(wrong)}) ({PAPER_WRONG[name]})"
                  if wrong else "—")
         ratio = f"{r['mean_sequences'] / p_mean:.1f}" if r["mean_sequences"] else "—"
-        rows.append([label, paper, f"{r['successes']} of {r['trials']}",
+        rows.append([label, paper, f"{r['successes']} of {r['trials']}; "
                      f"{_num(r['mean_sequences'])} ({_num(r['median_sequences'])})", ratio, wrong,
-                     f"{r['sequences_presented']:,}, {_stop(r)}",
-                     f"{r['wall_time_s'] / 60:.0f} / {r.get('cpu_time_s', float('nan')) / 60:.1f} min",
-                     f"`{name}.json`"])
+                     f"{r['sequences_presented']:,}; {_stop(r)}",
+                     f"{r['wall_time_s'] / 60:.0f} / {r.get('cpu_time_s', float('nan')) / 60:.1f} min"])
     return table(header, rows)
 
 
@@ -201,8 +200,10 @@ def summary(result):
                  for name, v in result["variants"].items()]
         body = "; ".join(parts)
     else:
-        body = (f"{result['successes']} of {result['trials']} networks succeeded, after "
-                f"{result['sequences_to_success']} sequences")
+        done = [s for s in result["sequences_to_success"] if s is not None]
+        body = (f"{result['successes']} of {result['trials']} networks succeeded"
+                + (f", after {', '.join(f'{s:,}' for s in sorted(done))} sequences" if done else "")
+                + f" ({result['sequences_presented']:,} presented)")
     return (f"{body}. Wall time {result['wall_time_s']:.0f} s, CPU time "
             f"{result.get('cpu_time_s', float('nan')):.0f} s.")
 
