@@ -39,8 +39,8 @@ PAPER = {"table": "Gers et al. 2000, Table 2", "networks": 100,
                                     "mean_streams": 18_889}}
 
 #: name -> (forget gates, reset at every string)
-VARIANTS = {"standard LSTM": (False, False), "standard LSTM with external reset": (False, True),
-            "LSTM with forget gates": (True, False)}
+VARIANTS = {"LSTM with forget gates": (True, False), "standard LSTM with external reset": (False, True),
+            "standard LSTM": (False, False)}
 
 
 def topology(setup, forget_gate):
@@ -130,9 +130,9 @@ def train_variant(setup, forget_gate, reset, rng, bar, start):
     return topo, solved_at, lengths, finished, symbols, stopped_by, history
 
 
-def run(setup, seed, progress=None):
+def run(setup, seed, progress=None, checkpoint=None):
     rng = np.random.default_rng(seed)
-    outcome = {"variants": {}}
+    outcome = {"variants": {}, "stopped_by": "running"}
     for name, (forget_gate, reset) in VARIANTS.items():
         bar = progress(setup["max_symbols"], name) if progress else None
         start = time.perf_counter()
@@ -157,4 +157,10 @@ def run(setup, seed, progress=None):
             "test_history": history})
         del result["sequences_to_success"], result["cap_sequences"]
         outcome["variants"][name] = result
+        if checkpoint:   # a record after each variant, in case the run is stopped
+            checkpoint.last = -np.inf
+            checkpoint(lambda: outcome)
+        if stopped_by == "interrupted":
+            break
+    outcome["stopped_by"] = "interrupted" if stopped_by == "interrupted" else "done"
     return outcome
