@@ -10,6 +10,21 @@ import numpy as np
 RESULTS = Path(os.environ.get("LSTMLAB_RESULTS", Path(__file__).resolve().parents[2] / "results")) / "experiments"
 
 
+def engine_speed():
+    """Markdown table of the engine benchmark's record (benchmarks/results/lstm1997_engine.json)."""
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "lstm1997_engine.json"
+    if not path.exists():
+        return "The engine benchmark has not been recorded."
+    rows = []
+    for row in json.loads(path.read_text())["rows"]:
+        sps = row["sequences_per_second"]
+        rows.append([row["setup"], row["trials"], row["weights"], f"{sps['engine']:,.0f}",
+                     f"{sps['lockstep']:,.0f}", f"{sps['torch loop']:,.0f}",
+                     f"{row['engine_over_lockstep']:.1f}×", f"{row['engine_over_torch_loop']:.1f}×"])
+    return table(["setup", "networks", "weights", "engine", "lock-step NumPy", "torch loop",
+                  "engine / lock-step", "engine / torch"], rows)
+
+
 def load(name):
     """The recorded full-size result of an experiment, or None if none was recorded."""
     path = RESULTS / f"{name}.json"
