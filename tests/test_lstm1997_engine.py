@@ -10,6 +10,7 @@ from lstmlab.numpy import lstm1997_engine as engine
 from lstmlab.numpy import lstm_original as lo
 
 from test_lstm_original import TOPOLOGIES as OPTIONS
+from test_lstm_original import make_problem as problem
 
 TABLE10 = {"g_range": (-1.0, 1.0), "h_range": (-2.0, 2.0)}
 EXPERIMENTS = {
@@ -27,16 +28,6 @@ EXPERIMENTS = {
                                          forget_gate=True),
 }
 TOPOLOGIES = {**OPTIONS, **EXPERIMENTS}
-
-
-def problem(topo, seed, steps=8, trials=3, scale=0.7):
-    rng = np.random.default_rng(seed)
-    params = lo.init_params(topo, trials, rng, scale=scale)
-    x = rng.normal(size=(steps, trials, topo.n_in))
-    d = rng.uniform(0.05, 0.95, size=(steps, trials, topo.n_out))
-    mask = (rng.uniform(size=(steps, trials)) < 0.6).astype(np.float64)
-    mask[-1] = 1.0
-    return params, x, d, mask
 
 
 def copy(params):

@@ -33,27 +33,27 @@ def topology(setup):
                        n_out=1, gate_feedback=setup.get("gate_feedback", False))
 
 
-def test_wrong(topo, params, setup, rng):
-    """Per network: how many of ``n_test`` fresh sequences (the same for all) have |error| >= 0.04."""
-    n = params["W_o"].shape[0]
-    X, D, M, L = runner.per_trial(tasks.adding(setup["T"], setup["n_test"], rng), 1)
-    order = np.tile(np.arange(setup["n_test"]), (n, 1))
+def test_wrong(topo, params, batch, bound):
+    """Per network: how many sequences of ``batch`` (the same for all) have an error >= ``bound``."""
+    n, m = params["W_o"].shape[0], len(batch.lengths)
+    X, D, M, L = runner.per_trial(batch, 1)
     _, worst, _, _, _ = engine.run(topo, params, *(np.repeat(a, n, axis=0) for a in (X, D, M, L)),
-                                   order, mode=engine.FORWARD)
-    return (worst >= setup["correct_bound"]).sum(axis=1)
+                                   np.tile(np.arange(m), (n, 1)), mode=engine.FORWARD)
+    return (worst >= bound).sum(axis=1)
 
 
-def run(setup, seed, progress=None, checkpoint=None):
-    rng = np.random.default_rng(seed)
-    topo = topology(setup)
+def train_to_stop_rule(topo, params, setup, make, desc, progress=None, checkpoint=None):
+    """On-line training on fresh sequences (``make(count)`` -> a task batch) until each network
+    meets the stop rule of Experiments 4 and 6; then ``n_test`` fresh sequences test it. Returns
+    the outcome dict; the curve holds, per block of ``record_every`` sequences and network, the
+    mean largest error and the fraction of sequences wrong."""
     n, chunk = setup["trials"], setup["record_every"]
-    params = lo.init_params(topo, n, rng, scale=setup["init_scale"], in_bias=setup["in_bias"])
     window = engine.Window(n, setup["window"], setup["correct_bound"], setup["mean_bound"])
     solved_at = [None] * n
     active = np.ones(n, dtype=bool)
     start, seen, stopped_by = time.perf_counter(), 0, "max_sequences"
     history = []
-    bar = progress(setup["max_sequences"], f"adding T={setup['T']}") if progress else None
+    bar = progress(setup["max_sequences"], desc) if progress else None
 
     def outcome(stop, test=None):
         return runner.outcome(solved_at, setup, seen, active, stop, topo, history,
@@ -62,26 +62,34 @@ def run(setup, seed, progress=None, checkpoint=None):
     try:
         while seen < setup["max_sequences"] and active.any():
             k = min(chunk, setup["max_sequences"] - seen)
-            *data, order = runner.fresh(lambda m: tasks.adding(setup["T"], m, rng), n, k, active)
+            *data, order = runner.fresh(make, n, k, active)
             _, worst, _, _, stopped = engine.run(topo, params, *data, order, setup["lr"],
                                                  window=window)
             for trial in np.flatnonzero(stopped >= 0):
                 solved_at[trial] = seen + int(stopped[trial]) + 1
                 worst[trial, stopped[trial] + 1:] = np.nan
             seen += k
-            history.append({"sequences": seen,
-                            "mean_abs_error": runner.nan_to_none(
-                                np.where(active, np.nanmean(worst, axis=1), np.nan))})
+            wrong = np.where(np.isnan(worst), np.nan, worst >= setup["correct_bound"])
+            history.append({"sequences": seen, **{key: runner.nan_to_none(
+                np.where(active, np.nanmean(values, axis=1), np.nan))
+                for key, values in (("mean_abs_error", worst), ("fraction_wrong", wrong))}})
             active &= stopped < 0
-            if bar:
-                bar.update(k, solved=n - int(active.sum()))
-            if checkpoint:
-                checkpoint(lambda: outcome("running"))
-            if setup["max_seconds"] and time.perf_counter() - start > setup["max_seconds"]:
+            if runner.after_block(bar, k, n - int(active.sum()), checkpoint,
+                                  lambda: outcome("running"), setup, start):
                 stopped_by = "max_seconds"
                 break
     except KeyboardInterrupt:
         stopped_by = "interrupted"
     if bar:
         bar.close(solved=n - int(active.sum()))
-    return outcome(stopped_by, test_wrong(topo, params, setup, rng).tolist())
+    test = test_wrong(topo, params, make(setup["n_test"]), setup["correct_bound"])
+    return outcome(stopped_by, test.tolist())
+
+
+def run(setup, seed, progress=None, checkpoint=None):
+    rng = np.random.default_rng(seed)
+    topo = topology(setup)
+    params = lo.init_params(topo, setup["trials"], rng, scale=setup["init_scale"],
+                            in_bias=setup["in_bias"])
+    return train_to_stop_rule(topo, params, setup, lambda m: tasks.adding(setup["T"], m, rng),
+                              f"adding T={setup['T']}", progress, checkpoint)

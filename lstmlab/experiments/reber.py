@@ -127,11 +127,8 @@ def run(setup, seed, progress=None, checkpoint=None):
                     fraction[active] = (counted[active] == 1).mean(axis=1)
                     history.append({"sequences": seen, "fraction_strings_correct": fraction.tolist()})
                 active &= ~done
-            if bar:
-                bar.update(k, solved=n - int(active.sum()))
-            if checkpoint:
-                checkpoint(lambda: outcome("running"))
-            if setup["max_seconds"] and time.perf_counter() - start > setup["max_seconds"]:
+            if runner.after_block(bar, k, n - int(active.sum()), checkpoint,
+                                  lambda: outcome("running"), setup, start):
                 stopped_by = "max_seconds"
                 break
     except KeyboardInterrupt:

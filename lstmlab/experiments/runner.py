@@ -147,6 +147,16 @@ class Checkpoint:
             self.last = time.perf_counter()
 
 
+def after_block(bar, k, solved, checkpoint, make_outcome, setup, start):
+    """The end of a block of k sequences: progress bar, record so far; True when the time budget
+    (``max_seconds``, if any) is used up."""
+    if bar:
+        bar.update(k, solved=solved)
+    if checkpoint:
+        checkpoint(make_outcome)
+    return bool(setup["max_seconds"]) and time.perf_counter() - start > setup["max_seconds"]
+
+
 # --------------------------------------------------------------------------- results
 
 def summarise(sequences, cap):

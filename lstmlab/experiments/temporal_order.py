@@ -13,13 +13,10 @@ Network (156 weights): 2 blocks of 2 cells; every gate and cell sees a bias, the
 Weights uniform in [-0.1, 0.1], input-gate biases -2 and -4, output-gate biases random, lr 0.5.
 """
 
-import time
-
 import numpy as np
 
 from lstmlab.datasets import tasks
-from lstmlab.experiments import reber, runner
-from lstmlab.numpy import lstm1997_engine as engine
+from lstmlab.experiments import adding, reber
 from lstmlab.numpy import lstm_original as lo
 
 FULL = {"blocks": 2, "cells_per_block": 2, "lr": 0.5, "init_scale": 0.1, "in_bias": [-2.0, -4.0],
@@ -38,53 +35,10 @@ def topology(setup):
                        n_out=4, gate_feedback=True, **reber.SQUASHING[setup["squashing"]])
 
 
-def test_wrong(topo, params, setup, rng):
-    """Per network: how many of ``n_test`` fresh sequences (the same for all) it gets wrong."""
-    n = params["W_o"].shape[0]
-    X, D, M, L = runner.per_trial(tasks.temporal_order(setup["n_test"], rng), 1)
-    order = np.tile(np.arange(setup["n_test"]), (n, 1))
-    _, worst, _, _, _ = engine.run(topo, params, *(np.repeat(a, n, axis=0) for a in (X, D, M, L)),
-                                   order, mode=engine.FORWARD)
-    return (worst >= setup["correct_bound"]).sum(axis=1)
-
-
 def run(setup, seed, progress=None, checkpoint=None):
     rng = np.random.default_rng(seed)
     topo = topology(setup)
-    n, chunk = setup["trials"], setup["record_every"]
-    params = lo.init_params(topo, n, rng, scale=setup["init_scale"], in_bias=setup["in_bias"])
-    window = engine.Window(n, setup["window"], setup["correct_bound"], setup["mean_bound"])
-    solved_at = [None] * n
-    active = np.ones(n, dtype=bool)
-    start, seen, stopped_by = time.perf_counter(), 0, "max_sequences"
-    history = []
-    bar = progress(setup["max_sequences"], "temporal order 6a") if progress else None
-
-    def outcome(stop, test=None):
-        return runner.outcome(solved_at, setup, seen, active, stop, topo, history, test_wrong=test)
-    try:
-        while seen < setup["max_sequences"] and active.any():
-            k = min(chunk, setup["max_sequences"] - seen)
-            *data, order = runner.fresh(lambda m: tasks.temporal_order(m, rng), n, k, active)
-            _, worst, _, _, stopped = engine.run(topo, params, *data, order, setup["lr"],
-                                                 window=window)
-            for trial in np.flatnonzero(stopped >= 0):
-                solved_at[trial] = seen + int(stopped[trial]) + 1
-                worst[trial, stopped[trial] + 1:] = np.nan
-            seen += k
-            wrong = np.where(np.isnan(worst), np.nan, worst >= setup["correct_bound"])
-            history.append({"sequences": seen, "fraction_wrong": runner.nan_to_none(
-                np.where(active, np.nanmean(wrong, axis=1), np.nan))})
-            active &= stopped < 0
-            if bar:
-                bar.update(k, solved=n - int(active.sum()))
-            if checkpoint:
-                checkpoint(lambda: outcome("running"))
-            if setup["max_seconds"] and time.perf_counter() - start > setup["max_seconds"]:
-                stopped_by = "max_seconds"
-                break
-    except KeyboardInterrupt:
-        stopped_by = "interrupted"
-    if bar:
-        bar.close(solved=n - int(active.sum()))
-    return outcome(stopped_by, test_wrong(topo, params, setup, rng).tolist())
+    params = lo.init_params(topo, setup["trials"], rng, scale=setup["init_scale"],
+                            in_bias=setup["in_bias"])
+    return adding.train_to_stop_rule(topo, params, setup, lambda m: tasks.temporal_order(m, rng),
+                                     "temporal order 6a", progress, checkpoint)
