@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 VENDOR := book/_static/vendor
 
-.PHONY: venv book page test test-fast autograde release clean
+.PHONY: venv book page test test-fast pdf autograde release clean
 
 venv: $(STAMP)
 
@@ -29,7 +29,7 @@ book: $(STAMP) $(VENDOR)/.installed
 # One chapter alone, for a quick check while writing it: make page PAGE=book/part1/ch02_linear_separability
 # (HTML in _build/page/<chapter>/_build/html).
 page: $(STAMP) $(VENDOR)/.installed
-	test -n "$(PAGE)" || { echo "usage: make page PAGE=book/partN/chNN_name"; exit 2; }
+	test -n "$(PAGE)" || { echo "usage: make page PAGE=book/partN/chNN_name (or book/appendix/equations)"; exit 2; }
 	mkdir -p _build/page/$(notdir $(PAGE))
 	printf 'format: jb-book\nroot: book/intro\nchapters:\n  - file: %s\n' "$(PAGE)" > _build/page/$(notdir $(PAGE))/toc.yml
 	$(VENV)/bin/jupyter-book build . --warningiserror --builder html \
@@ -38,9 +38,14 @@ page: $(STAMP) $(VENDOR)/.installed
 test: book
 	$(PY) -m pytest -n 2 --dist loadgroup
 
-# Unit tests only, no book build (quick loop while developing).
+# Unit tests only, no book build and no browser (quick loop while developing).
 test-fast: $(STAMP)
-	$(PY) -m pytest -n 2 --dist loadgroup -m "not book"
+	$(PY) -m pytest -n 2 --dist loadgroup -m "not book and not browser"
+
+# The built book as one PDF for offline reading (_build/pdf/lstmlab.pdf): Chromium prints each page.
+# Run `make book` first (not a prerequisite here: it would execute every chapter again).
+pdf: $(STAMP)
+	$(PY) -m lstmlab.book_pdf
 
 # Instructor: regenerate the student release from solutions/ (see README, "For instructors").
 release: $(STAMP)

@@ -3,9 +3,12 @@
 For each model, shape and level: forward (no autograd) and forward+backward. Prints each time and
 its ratio to torch.nn's (ours / torch.nn: 1.0 is parity, larger is slower) and writes the JSON record
 of :func:`lstmlab.torch.benchmark.run` (machine, versions, settings, numbers) to
-``<out-dir>/lstm_gpu_<gpu-name>.json`` (``lstm_gpu_cpu.json`` for ``--device cpu``).
+``<out-dir>/lstm_gpu_<gpu-name>.json`` (``lstm_gpu_cpu.json`` for ``--device cpu``); ``--packed`` times
+a ragged batch as a PackedSequence instead (lengths from T down to T/4) and adds ``_packed`` to the name;
+``--compile`` adds the level ``compiled`` (the fused level under torch.compile; compiling a long
+unrolled loop takes minutes, so the GPU session leaves it out).
 
-    python benchmarks/lstm_gpu.py [--dtype float32|bfloat16] [--repeats 20] [--tf32]
+    python benchmarks/lstm_gpu.py [--dtype float32|bfloat16] [--repeats 20] [--tf32] [--packed] [--compile]
                                   [--out-dir benchmarks/results]
     python benchmarks/lstm_gpu.py --device cpu --quick --out-dir /tmp/x   # the code path, on a CPU
 
@@ -33,6 +36,11 @@ def parse(argv=None):
     parser.add_argument("--warmup", type=int, default=None, help="untimed runs first (3; 1 with --quick)")
     parser.add_argument("--tf32", action="store_true",
                         help="float32 products on TF32 tensor cores, for cuDNN and for us alike")
+    parser.add_argument("--packed", action="store_true",
+                        help="a ragged batch as a PackedSequence (lengths T down to T/4), "
+                             "for torch.nn and us")
+    parser.add_argument("--compile", action="store_true",
+                        help="add the level 'compiled': the fused level under torch.compile (inductor)")
     parser.add_argument("--out-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
     return parser.parse_args(argv)
 
@@ -53,7 +61,8 @@ def main(argv=None):
         device=args.device, dtype=getattr(torch, args.dtype),
         shapes=benchmark.QUICK_SHAPES if args.quick else benchmark.GPU_SHAPES, models=args.models,
         repeats=args.repeats or (3 if args.quick else 20), warmup=args.warmup or (1 if args.quick else 3),
-        precision="tf32" if args.tf32 else "ieee", quick=args.quick, save=save)
+        precision="tf32" if args.tf32 else "ieee", quick=args.quick, save=save, packed=args.packed,
+        compile=args.compile)
     for name, reason in record["config"]["skipped_levels"].items():
         print(f"level {name} skipped: {reason}")
     print(f"wrote {benchmark.record_path(record, args.out_dir)}")

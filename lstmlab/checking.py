@@ -115,11 +115,81 @@ def _decode_array(enc):
     return np.array(values, dtype=np.float64).reshape(shape)
 
 
+def diagnose(reference, got, variants, catalogue):
+    """What a wrong output tells: the catalogued mistakes whose output it equals, else which part is right.
+
+    `variants` maps mistake ids to the encoded output each mistake gives on this case's inputs;
+    `catalogue` maps mistake ids to their messages.
+    """
+    rtol, atol = reference["rtol"], reference["atol"]
+    named = [catalogue[m] for m, value in sorted(variants.items())
+             if m in catalogue and compare(value, got, rtol, atol) is None]
+    if named:
+        return "Likely mistake: " + "\nOr: ".join(named)
+    right = _what_is_right(reference["value"], got, rtol, atol)
+    return f"Not a known mistake, but {right}." if right else None
+
+
+def _parts(enc):
+    """The named parts of an encoded sequence or dict, None for anything else."""
+    if isinstance(enc, dict) and isinstance(enc.get("items"), list):
+        return dict(enumerate(enc["items"]))
+    if isinstance(enc, dict) and isinstance(enc.get("fields"), dict):
+        return enc["fields"]
+    return None
+
+
+def _what_is_right(expected, got, rtol, atol, where="the output"):
+    """A phrase saying which part of a wrong output is right, to narrow the search; None if nothing is."""
+    want_parts, got_parts = _parts(expected), _parts(got)
+    if want_parts is not None:
+        if got_parts is None or sorted(map(str, got_parts)) != sorted(map(str, want_parts)):
+            return None
+        wrong = [n for n in want_parts if compare(want_parts[n], got_parts[n], rtol, atol) is not None]
+        right = [f"{where}[{n!r}]" for n in want_parts if n not in wrong]
+        clues = [f"{', '.join(right)} {'is' if len(right) == 1 else 'are'} right"] if right else []
+        if wrong:
+            inner = _what_is_right(want_parts[wrong[0]], got_parts[wrong[0]], rtol, atol, f"{where}[{wrong[0]!r}]")
+            clues += [inner] if inner else []
+        return "; ".join(clues) or None
+    want, have = _decode_array(expected), _decode_array(got) if isinstance(got, dict) else None
+    if have is None:
+        return None
+    if want.shape != have.shape:
+        if want.ndim == 2 and have.shape == want.T.shape and np.allclose(have, want.T, rtol=rtol, atol=atol):
+            return f"{where} is the transpose of what is expected"
+        return None
+    return _array_clues(want, have, rtol, atol, where)
+
+
+def _array_clues(want, have, rtol, atol, where):
+    close = np.isclose(have, want, rtol=rtol, atol=atol)
+    clues = [f"the shape {want.shape} of {where} is right"] if want.ndim else []
+    if want.ndim > 1 and want.shape[0] > 1 and close[0].all():
+        later = next(t for t in range(want.shape[0]) if not close[t].all())
+        clues.append(f"{where}[{0 if later == 1 else f'0:{later}'}] is right but [{later}] is not (for a sequence: "
+                     "the first time step is right, so look at what is carried from one step to the next)")
+    big = np.abs(want) > atol
+    if np.isfinite(have).all() and big.any():
+        ratio = have[big] / want[big]
+        same_sign = np.sign(have[big]) == np.sign(want[big])
+        if np.allclose(ratio, ratio[0], rtol=1e-6) and np.allclose(have[~big], 0.0, atol=atol):
+            clues.append("every element has the opposite sign: look for a flipped sign" if np.isclose(ratio[0], -1)
+                         else f"it is {ratio[0]:.6g} times the expected output everywhere: a missing or extra factor")
+        elif same_sign.all():
+            clues.append("every sign is right, only the sizes are not")
+        elif not same_sign.any():
+            clues.append("every element has the opposite sign, and the sizes are off too")
+        else:
+            clues.append(f"{int(close.sum())} of {want.size} elements are right")
+    return "; ".join(clues) or None
+
+
 def _visible_references():
     if not os.path.exists(REFERENCES):
         return {}
     with open(REFERENCES) as f:
-        return json.load(f)["values"]
+        return json.load(f)
 
 
 def check(key, value, hint=None, rtol=1e-7, atol=1e-10):
@@ -129,12 +199,15 @@ def check(key, value, hint=None, rtol=1e-7, atol=1e-10):
         sink(record)
         return
     _emit(record)
-    reference = _visible_references().get(key)
+    references = _visible_references()
+    reference = references.get("values", {}).get(key)
     if reference is None:
         return  # a hidden case: only the grader knows its answer
     problem = compare(reference["value"], record["value"], reference["rtol"], reference["atol"], key)
     if problem:
-        raise AssertionError(problem + (f"\nHint: {hint}" if hint else ""))
+        diagnosis = diagnose(reference, record["value"], references.get("mistakes", {}).get(key, {}),
+                             references.get("catalogue", {}))
+        raise AssertionError("\n".join([problem] + [diagnosis] * bool(diagnosis) + [f"Hint: {hint}"] * bool(hint)))
     print(f"ok  {key}")
 
 

@@ -29,6 +29,7 @@ def _extremes(dtype):
                      1e4, -1e4, info.max, -info.max, np.inf, -np.inf], dtype=dtype)
 
 
+@pytest.mark.equation(1, 28, 31, 33, check="closed form")
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_values_match_the_textbook_formula(name):
     f, _, ref = FUNCTIONS[name]

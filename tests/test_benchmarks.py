@@ -3,6 +3,7 @@ NumPy-vs-torch record that benchmarks/README.md quotes."""
 
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -22,13 +23,34 @@ def run_script(*args):
                           timeout=120, cwd=ROOT)
 
 
-def test_quick_cpu_run_writes_a_complete_record(tmp_path):
-    result = run_script("--device", "cpu", "--quick", "--out-dir", str(tmp_path))
+@pytest.fixture(scope="module")
+def cpu_session(tmp_path_factory):
+    """benchmarks/gpu_session.sh --cpu-check: the GPU session's commands on the CPU (its test
+    selection collected, both benchmark runs --quick), records in a fresh folder."""
+    out = tmp_path_factory.mktemp("gpu_session")
+    result = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_session.sh"), "--cpu-check"],
+                            capture_output=True, text=True, timeout=300, cwd=ROOT,
+                            env=dict(os.environ, OUT=str(out), PYTHON=sys.executable))
+    return result, out
+
+
+# One xdist worker for both tests, so that the session runs once (make test uses --dist loadgroup).
+@pytest.mark.xdist_group("gpu_session")
+def test_gpu_session_runs_its_commands_on_the_cpu(cpu_session):
+    result, out = cpu_session
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stderr == ""
-    files = sorted(p.name for p in tmp_path.iterdir())
-    assert files == ["lstm_gpu_cpu.json"]
-    record = json.loads((tmp_path / files[0]).read_text())
+    log = (out / "gpu_session.log").read_text()
+    # The CUDA tests it would run exist (collected, not run), padded and packed among them.
+    collected = int(re.search(r"(\d+)/\d+ tests collected", log).group(1))
+    assert collected >= 30 and "test_packed_and_projected_match_torch_nn_at_every_level" in log
+    assert sorted(p.name for p in out.iterdir()) == ["gpu_session.log", "lstm_gpu_cpu.json",
+                                                     "lstm_gpu_cpu_packed.json"]
+
+
+@pytest.mark.xdist_group("gpu_session")
+@pytest.mark.parametrize("name,packed", [("lstm_gpu_cpu.json", False), ("lstm_gpu_cpu_packed.json", True)])
+def test_quick_cpu_run_writes_a_complete_record(cpu_session, name, packed):
+    record = json.loads((cpu_session[1] / name).read_text())
 
     assert record["benchmark"] == "lstm_gpu" and record["schema_version"] == benchmark.SCHEMA_VERSION
     assert record["device"] == "cpu" and record["quick"] is True and record["complete"] is True
@@ -42,11 +64,16 @@ def test_quick_cpu_run_writes_a_complete_record(tmp_path):
     config = record["config"]
     assert config["dtype"] == "float32" and config["statistic"] == "minimum"
     assert config["shapes"] == benchmark.QUICK_SHAPES
+    assert config["input"] == ("packed" if packed else "padded")
+    if packed:  # T down to T/4, the longest not first
+        assert config["lengths"] == {"T=16 B=4": [4, 16, 12, 8]}
+    else:
+        assert "lengths" not in config
     # On a CPU the CUDA-only levels are skipped, with the reason, and every other level runs.
     assert config["skipped_levels"] == {"triton": "needs CUDA", "graphs": "needs CUDA"}
     assert list(config["levels"]) == ["naive", "projection", "fused"]
-    for name, options in config["levels"].items():
-        assert options == benchmark.LEVELS[name]
+    for level, options in config["levels"].items():
+        assert options == benchmark.LEVELS[level]
 
     # Exactly one row per model x shape x level x pass, the torch.nn row first with ratio 1.
     rows = record["results"]
@@ -84,6 +111,9 @@ def test_record_names_carry_machine_dtype_and_precision():
     assert benchmark.record_path(record("cuda", "NVIDIA H200", "bfloat16", ieee), "d").endswith(
         "lstm_gpu_nvidia-h200_bfloat16.json")
     assert benchmark.record_path(record("cpu", None, "float32", {}), "d").endswith("lstm_gpu_cpu.json")
+    packed = record("cuda", "NVIDIA H200", "float32", ieee)
+    packed["config"]["input"] = "packed"
+    assert benchmark.record_path(packed, "d").endswith("lstm_gpu_nvidia-h200_packed.json")
 
 
 def test_numpy_cpu_record_is_complete_and_quoted_in_the_readme():

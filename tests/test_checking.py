@@ -75,6 +75,8 @@ def test_check_raises_with_the_hint_for_a_visible_case(tmp_path, monkeypatch):
     reference = {"value": enc(np.array([1.0, -1.0])), "rtol": 1e-7, "atol": 1e-10}
     (tmp_path / checking.REFERENCES).write_text(json.dumps({"values": {"and.y": reference}}))
     checking.check("and.y", np.array([1.0, -1.0]))
-    with pytest.raises(AssertionError, match=r"and.y at index \[1\]: expected -1.0, got 1.0 \(1 of 2 elements differ\)\nHint: the sign"):
+    with pytest.raises(AssertionError, match=r"and.y at index \[1\]: expected -1.0, got 1.0 \(1 of 2 elements differ\)\n"
+                       r"Not a known mistake, but the shape \(2,\) of the output is right; 1 of 2 elements are right\.\n"
+                       r"Hint: the sign"):
         checking.check("and.y", np.array([1.0, 1.0]), hint="the sign")
     checking.check("hidden.case", np.zeros(3))  # unknown to the student: recorded, never judged here

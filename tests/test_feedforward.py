@@ -20,6 +20,7 @@ def _network(sizes, seed, N=5):
     return params, rng.normal(size=(N, sizes[0])), rng.uniform(size=(N, sizes[-1]))
 
 
+@pytest.mark.equation(1, 2, 3, check="independent reference")
 def test_forward_unit_by_unit():
     """Eqs. 1-3 evaluated one unit at a time with plain Python, against the vectorised pass."""
     params, X, _ = _network([2, 3, 2], seed=0)
@@ -35,6 +36,7 @@ def test_forward_unit_by_unit():
         np.testing.assert_allclose(ff.forward(params, X)[-1][n], y_prev, rtol=1e-14)
 
 
+@pytest.mark.equation(4, 5, check="closed form")
 def test_output_error_signal_is_equation_5():
     params, X, d = _network([3, 2, 2], seed=1)
     ys = ff.forward(params, X)
@@ -42,6 +44,7 @@ def test_output_error_signal_is_equation_5():
     np.testing.assert_allclose(ff.error_signals(params, ys, d)[-1], (d - y) * y * (1 - y), rtol=1e-14)
 
 
+@pytest.mark.equation(4, check="central differences")
 def test_error_signals_are_minus_dE_ds():
     """theta_u = -dE/ds_u (Eq. 4) for every unit: with one sample, ds_u/db_u = 1 gives dE/ds_u."""
     params, X, d = _network([2, 4, 3, 2], seed=2, N=1)

@@ -46,6 +46,7 @@ def torch_gradient(W, x, y0, d, mask, k=None):
     return Wt.grad.numpy()
 
 
+@pytest.mark.equation("6-10", 12, check="central differences")
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_bptt_gradcheck_weights_and_initial_state(seed):
     W, x, y0, d, mask = problem(seed)
@@ -54,6 +55,7 @@ def test_bptt_gradcheck_weights_and_initial_state(seed):
     assert relative_error(d_y0, numerical_gradient(lambda: fr.total_error(W, x, d, mask, y0), y0)) <= 1e-7
 
 
+@pytest.mark.equation(11, 12, check="torch autograd")
 def test_theta_is_minus_dE_dz_and_matches_autograd():
     W, x, y0, d, mask = problem(5)
     grad, theta, _ = fr.bptt(W, x, d, mask, y0)
@@ -77,6 +79,7 @@ def test_theta_is_minus_dE_dz_and_matches_autograd():
     assert relative_error(-numeric, theta[j, b, u]) <= 1e-7
 
 
+@pytest.mark.equation(12, check="closed form")
 def test_full_bptt_with_targets_only_at_the_end_follows_eq_12():
     W, x, y0, d, mask = problem(3)
     mask[:] = 0.0

@@ -50,6 +50,7 @@ def torch_reference(x, params, num_layers, depth):
     return torch.stack(outputs), p, xt
 
 
+@pytest.mark.equation(55, 56, check="independent reference")
 @pytest.mark.parametrize("num_layers", [1, 3])
 @pytest.mark.parametrize("depth", ["lstm", "copy"])
 def test_forward_and_gradients_match_torch_autograd(num_layers, depth):
@@ -79,6 +80,7 @@ def test_gradients_match_central_differences(depth):
     assert all(np.abs(g).max() > 1e-4 for g in grads.values())
 
 
+@pytest.mark.equation(55, 56, check="torch.nn parity")
 def test_copy_depth_is_torch_stacked_lstm():
     """depth="copy" is a stacked LSTM: torch.nn.LSTM(num_layers=L) with layer 0 reading W_ih P x."""
     num_layers = 3

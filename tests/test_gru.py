@@ -21,6 +21,7 @@ def random_torch_gru(num_layers, bidirectional, bias, seed=0, **kw):
                                bidirectional=bidirectional, **kw)
 
 
+@pytest.mark.equation("57-66", check="torch.nn parity")
 @pytest.mark.parametrize("num_layers,bidirectional,bias,with_state",
                          list(itertools.product([1, 2], [False, True], [False, True], [False, True])))
 def test_matches_torch_forward_and_all_gradients(num_layers, bidirectional, bias, with_state):
@@ -77,6 +78,7 @@ def cho_reference(x, h0, w_ih, w_hh, b_ih, b_hh):
     return torch.stack(outs), h
 
 
+@pytest.mark.equation(65, check="independent reference")
 def test_reset_before_matches_independent_torch_reference():
     rng = np.random.default_rng(3)
     arrays = [rng.normal(size=(T, B, D)), rng.normal(size=(B, H)),
@@ -95,6 +97,7 @@ def test_reset_before_matches_independent_torch_reference():
         np.testing.assert_allclose(ours, leaf.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.equation(65, check="measurement")
 def test_the_two_reset_placements_differ():
     after = GRU(D, H, seed=2)
     before = GRU(D, H, seed=2, reset_after=False)
@@ -181,6 +184,7 @@ def torch_gru_cell(w_ih, w_hh, b_ih, b_hh):
     return cell
 
 
+@pytest.mark.equation("57-66", check="torch.nn parity")
 def test_step_matches_torch_gru_cell_gate_by_gate():
     x_t, h_prev, w_ih, w_hh, b_ih, b_hh = step_problem(0)
     with torch.no_grad():

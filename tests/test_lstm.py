@@ -133,6 +133,7 @@ def random_torch_lstm(num_layers, bidirectional, bias, seed=0, **kw):
     return module
 
 
+@pytest.mark.equation("24-27", 29, "36-38", 50, 51, check="torch.nn parity")
 @pytest.mark.parametrize("num_layers,bidirectional,bias,with_state",
                          list(itertools.product([1, 2, 3], [False, True], [False, True], [False, True])))
 def test_matches_torch_lstm(num_layers, bidirectional, bias, with_state):

@@ -127,6 +127,7 @@ def torch_grads(topo, params, x, d, mask, truncate):
     return float(total.detach()), {k: w.grad.numpy() for k, w in weights.items()}
 
 
+@pytest.mark.equation("24-39", check="independent reference")
 @pytest.mark.parametrize("name", list(TOPOLOGIES))
 def test_forward_matches_torch_reference(name):
     topo = TOPOLOGIES[name]
@@ -156,6 +157,7 @@ def test_full_gradient_matches_torch_autograd(name, seed):
         assert relative_error(grads[key], ref[key]) <= 1e-12, key
 
 
+@pytest.mark.equation("40-46", check="torch autograd")
 @pytest.mark.parametrize("name", list(TOPOLOGIES))
 @pytest.mark.parametrize("seed", [5, 6, 7])
 def test_truncated_gradient_equals_detached_autograd(name, seed):
@@ -196,6 +198,7 @@ def test_online_steps_sum_to_sequence_gradient():
     assert not np.allclose(new["p_in"], state["p_in"])
 
 
+@pytest.mark.equation(41, 42, 43, check="printed form fails")
 def test_printed_eq41_error_times_rtrl_partials_double_counts():
     """Erratum check: Eq. 41's theta (with the carry theta(tau+1) y_phi(tau+1)) times the carried
     partials ds(tau)/dW of Eqs. 42/44 counts later errors twice; the local -dE(tau)/ds(tau) is right."""
@@ -222,6 +225,7 @@ def test_printed_eq41_error_times_rtrl_partials_double_counts():
     assert relative_error(-printed.numpy(), ref.numpy()) > 1e-2
 
 
+@pytest.mark.equation(44, 45, 46, check="printed form fails")
 def test_eq44_new_term_uses_this_steps_inputs():
     """Erratum check: the increment of ds_c/dW[c, v] from tau - 1 to tau (no forget gate, so the
     old partial is carried with weight 1) is y_in g' X[v, c](tau): for an input unit v that is

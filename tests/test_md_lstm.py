@@ -47,6 +47,7 @@ def torch_reference(x, params):
     return stack(h), stack(c), p, xt
 
 
+@pytest.mark.equation(53, 54, check="independent reference")
 @pytest.mark.parametrize("grid", [(3, 4), (4, 1), (2, 3, 2)])
 def test_forward_and_gradients_match_torch_autograd(grid):
     params, x, w_h, w_c = problem(grid, seed=sum(grid))
@@ -77,6 +78,7 @@ def test_gradients_match_central_differences(grid):
     assert all(np.abs(g).max() > 1e-3 for g in grads.values())
 
 
+@pytest.mark.equation(54, check="closed form")
 def test_one_row_grid_is_the_ordinary_lstm():
     """A 1 x W grid: nothing lies above, so dimension 1 contributes zero states and the scan along the
     row is lstm.forward with the rows of f_1 removed and W_hh's columns of dimension 2."""

@@ -17,6 +17,7 @@ def random_torch_rnn(num_layers, bidirectional, bias, nonlinearity="tanh", seed=
                                bias=bias, bidirectional=bidirectional, **kw)
 
 
+@pytest.mark.equation(6, 7, check="torch.nn parity")
 @pytest.mark.parametrize("num_layers,bidirectional,bias,with_state",
                          list(itertools.product([1, 2, 3], [False, True], [False, True], [False, True])))
 def test_matches_torch_forward_and_all_gradients(num_layers, bidirectional, bias, with_state):

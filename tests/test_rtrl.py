@@ -19,6 +19,7 @@ def problem(seed, n_in, n_units, steps, batch, p_target=0.3):
     return W, x, y0, d, mask
 
 
+@pytest.mark.equation("13-19", check="independent reference")
 @pytest.mark.parametrize("seed,n_in,n_units,steps,batch",
                          [(0, 1, 1, 5, 1), (1, 2, 3, 8, 2), (2, 3, 5, 12, 3), (3, 4, 2, 20, 1), (4, 0, 4, 6, 2)])
 def test_rtrl_gradient_equals_bptt(seed, n_in, n_units, steps, batch):
@@ -30,6 +31,7 @@ def test_rtrl_gradient_equals_bptt(seed, n_in, n_units, steps, batch):
     np.testing.assert_allclose(Y, fr.forward(W, x, y0)[0], rtol=1e-14)
 
 
+@pytest.mark.equation(15, 18, 19, check="central differences")
 def test_sensitivities_are_dy_dW():
     W, x, y0, d, mask = problem(7, 2, 3, 6, 1)
     learner = RTRL(W.copy(), batch=1, y0=y0)
@@ -41,6 +43,7 @@ def test_sensitivities_are_dy_dW():
     assert relative_error(learner.p[0, :, :, k], numeric) <= 1e-7
 
 
+@pytest.mark.equation(13, 14, check="independent reference")
 def test_online_update_first_step_is_exact_and_learning_reduces_error():
     W, x, y0, d, mask = problem(8, 2, 3, 10, 1)
     mask[:] = 0.0

@@ -78,6 +78,7 @@ def test_gradients_match_central_differences(name, n_layers, two_way):
     assert max(errors.values()) <= 1e-7, errors
 
 
+@pytest.mark.equation(52, check="closed form")
 def test_layer_i_reads_layer_i_minus_1_outputs():
     # Eq. 52: the top layer alone, fed the outputs of the layers below, gives the stack's output.
     f, b, params, s0, rng = stack_problem("lstm", 3, False, seed=20)
@@ -114,6 +115,7 @@ def test_stacks_of_a_dict_parameter_variant():
 TORCH = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}
 
 
+@pytest.mark.equation(52, check="torch.nn parity")
 @pytest.mark.parametrize("name,n_layers,two_way", [("lstm", 2, True), ("lstm", 3, True), ("gru", 3, True),
                                                    ("rnn", 2, True), ("lstm", 3, False)])
 def test_matches_torch_multilayer(name, n_layers, two_way):

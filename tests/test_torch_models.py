@@ -1,17 +1,20 @@
 """lstmlab.torch: parity with torch.nn and with lstmlab.numpy (float64, every option that runs on the
-CPU), gradcheck of the fused steps, the Triton kernels in Triton's CPU interpreter where triton is
-installed, and on CUDA, at every optimisation level, float32 parity with cuDNN and bfloat16 within
-a bound of float64 that cuDNN meets too."""
+CPU; padded and packed batches, projections), torch.nn's contract (state dicts both ways, nn.RNNBase's
+attributes, torch.compile, torch.export, clear refusals), gradcheck of the fused steps, the Triton
+kernels in Triton's CPU interpreter where triton is installed, and on CUDA, at every optimisation
+level, float32 parity with cuDNN and bfloat16 within a bound of float64 that cuDNN meets too."""
 
 import importlib.util
 import itertools
 import os
+import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 import torch
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 
 import lstmlab.numpy as lnp
 from lstmlab.numpy import lstm as np_lstm
@@ -44,14 +47,24 @@ def pair(cls, seed=0, dtype=torch.float64, device="cpu", options=None, **kw):
     return reference, ours
 
 
+def flat(output):
+    """A module's output as one tensor: a PackedSequence's data."""
+    return output.data if isinstance(output, PackedSequence) else output
+
+
 def run_with_grads(module, x, state, weights):
-    """Forward, a weighted sum of every output as the loss, backward; returns outputs and grads."""
-    leaves = [x] + ([state] if isinstance(state, torch.Tensor) else list(state or ()))
+    """Forward, a weighted sum of every output as the loss, backward; returns outputs and grads.
+    ``x`` may be a PackedSequence: its data is then the input whose gradient is returned."""
+    leaves = [flat(x)] + ([state] if isinstance(state, torch.Tensor) else list(state or ()))
     leaves = [t.detach().clone().requires_grad_() for t in leaves]
     module.zero_grad()
     state = None if state is None else (leaves[1] if isinstance(state, torch.Tensor) else tuple(leaves[1:]))
-    out, final = module(leaves[0], state)
-    outputs = [out] + ([final] if isinstance(final, torch.Tensor) else list(final))
+    if isinstance(x, PackedSequence):
+        out, final = module(PackedSequence(leaves[0], x.batch_sizes, x.sorted_indices, x.unsorted_indices),
+                            state)
+    else:
+        out, final = module(leaves[0], state)
+    outputs = [flat(out)] + ([final] if isinstance(final, torch.Tensor) else list(final))
     sum(((o * w).sum() for o, w in zip(outputs, weights))).backward()
     grads = [t.grad for t in leaves] + [p.grad for p in module.parameters()]
     return [o.detach() for o in outputs], grads
@@ -62,22 +75,39 @@ def loss_weights(outputs, seed=3):
     return [torch.randn(o.shape, generator=gen, dtype=torch.float64).to(o) for o in outputs]
 
 
-def initial_state(cls, num_layers, dirs, batch=B, dtype=torch.float64, seed=1):
+def initial_state(cls, num_layers, dirs, batch=B, dtype=torch.float64, seed=1, proj_size=0):
     gen = torch.Generator().manual_seed(seed)
     shape = (num_layers * dirs, batch, H)
-    h0 = torch.randn(shape, generator=gen, dtype=torch.float64).to(dtype)
+    h0 = torch.randn(shape[:2] + (proj_size or H,), generator=gen, dtype=torch.float64).to(dtype)
     return (h0, torch.randn(shape, generator=gen, dtype=torch.float64).to(dtype)) if cls is LSTM else h0
 
 
 def assert_parity(reference, ours, x, state, rtol, atol):
     with torch.no_grad():
         out, final = reference(x, state)
-    weights = loss_weights([out] + ([final] if isinstance(final, torch.Tensor) else list(final)))
+        if isinstance(x, PackedSequence):  # packed out, in the same order as torch.nn's
+            mine = ours(x, state)[0]
+            for field in ("batch_sizes", "sorted_indices", "unsorted_indices"):
+                assert torch.equal(getattr(mine, field), getattr(out, field)) \
+                    if getattr(out, field) is not None else getattr(mine, field) is None
+    weights = loss_weights([flat(out)] + ([final] if isinstance(final, torch.Tensor) else list(final)))
     out_ref, grads_ref = run_with_grads(reference, x, state, weights)
     out_ours, grads_ours = run_with_grads(ours, x, state, weights)
     assert [n for n, _ in ours.named_parameters()] == [n for n, _ in reference.named_parameters()]
+    assert len(out_ours + grads_ours) == len(out_ref + grads_ref)
     for a, b in zip(out_ours + grads_ours, out_ref + grads_ref):
         torch.testing.assert_close(a.double(), b.double(), rtol=rtol, atol=atol)
+
+
+def ragged(lengths, seed=5, enforce_sorted=False):
+    """A packed batch of random sequences with these lengths, in this order."""
+    gen = torch.Generator().manual_seed(seed)
+    padded = torch.randn(max(lengths), len(lengths), D, dtype=torch.float64, generator=gen)
+    return pack_padded_sequence(padded, torch.tensor(lengths), enforce_sorted=enforce_sorted)
+
+
+#: the longest sequence is not first, two are equally long, one has a single step
+LENGTHS = [3, 5, 1, 5, 2]
 
 
 # ---------------------------------------------------------------------------- CPU, float64
@@ -200,15 +230,23 @@ def test_init_options_and_clear_errors():
         model(torch.zeros(T, B, D), (torch.zeros(4, B, 8), torch.zeros(2, B, 8)))
     with pytest.raises(TypeError, match=r"tuple \(h_0, c_0\)"):
         model(torch.zeros(T, B, D), torch.zeros(4, B, 8))
-    with pytest.raises(ValueError, match="FGR"):
+    with pytest.raises(ValueError, match="FGR.*use lstmlab.numpy.lstm"):
         LSTM(D, H, variant="FGR")
-    with pytest.raises(ValueError, match="proj_size"):
-        LSTM(D, H, proj_size=2)
+    with pytest.raises(ValueError, match=r"proj_size must be an integer in \[0, hidden_size=3\), got 3"):
+        LSTM(D, H, proj_size=H)
+    with pytest.raises(ValueError, match="proj_size=2: projections exist for LSTM only.*linear layer"):
+        GRU(D, H, proj_size=2)
+    with pytest.raises(ValueError, match=r"h_0 must have shape \(1, 3, 2\), got \(1, 3, 3\)"):
+        LSTM(D, H, proj_size=2)(torch.zeros(T, B, D), (torch.zeros(1, B, H), torch.zeros(1, B, H)))
+    with pytest.raises(ValueError, match=r"PackedSequence's data must be \(N, D\) with D=4, got shape \(9, 7"):
+        LSTM(D, H)(pack_padded_sequence(torch.zeros(3, 4, 7), torch.tensor([3, 2, 2, 2])))
+    with pytest.raises(TypeError, match="torch.jit.script cannot compile.*use torch.compile"):
+        torch.jit.script(GRU(D, H))
     with pytest.raises(ValueError, match="fused"):
         GRU(D, H, fused=False, triton=True)
-    with pytest.raises(ValueError, match="triton=True.*variant NP"):
+    with pytest.raises(ValueError, match="triton=True.*variant NP.*use triton=None or False"):
         LSTM(D, H, variant="vanilla", triton=True)
-    with pytest.raises(ValueError, match="triton=True.*nothing to fuse"):
+    with pytest.raises(ValueError, match="triton=True.*nothing to fuse.*use triton=None"):
         RNN(D, H, triton=True)
     with pytest.raises(ValueError, match="nonlinearity"):
         RNN(D, H, nonlinearity="sigmoid")
@@ -217,6 +255,143 @@ def test_init_options_and_clear_errors():
     reference, plain = pair(GRU)
     x = torch.randn(T, B, D, dtype=torch.float64)
     torch.testing.assert_close(ours(x), plain(x), rtol=0, atol=0)
+
+
+# ---------------------------------------------------------------------------- torch.nn's contract
+@pytest.mark.parametrize("cls", [RNN, LSTM, GRU], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("num_layers,bidirectional", list(itertools.product([1, 2], [False, True])))
+@pytest.mark.parametrize("options", OPTIONS[::3], ids=lambda o: f"proj{int(o['input_projection'])}"
+                                                               f"-fused{int(o['fused'])}")
+def test_packed_sequences_match_torch_nn(cls, num_layers, bidirectional, options):
+    """Ragged batch in, PackedSequence out: outputs, final states (in the caller's order) and the
+    gradients of the packed input, the initial state and every parameter."""
+    reference, ours = pair(cls, seed=7 + num_layers, options=options, num_layers=num_layers,
+                           bidirectional=bidirectional)
+    dirs = 2 if bidirectional else 1
+    state = initial_state(cls, num_layers, dirs, batch=len(LENGTHS)) if num_layers == dirs else None
+    assert_parity(reference, ours, ragged(LENGTHS), state, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("lengths", [[5, 4, 4, 2, 1], [1, 1, 1], [4], [2, 6, 1, 6, 3, 1]],
+                         ids=["sorted", "all-length-1", "one-sequence", "ties-and-ones"])
+def test_packed_batches_of_every_shape_match_torch_nn(lengths):
+    for cls in (LSTM, GRU):
+        reference, ours = pair(cls, seed=len(lengths), num_layers=2, bidirectional=True)
+        x = ragged(lengths, enforce_sorted=lengths == sorted(lengths, reverse=True))
+        assert_parity(reference, ours, x, initial_state(cls, 2, 2, batch=len(lengths)),
+                      rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("num_layers,bidirectional", list(itertools.product([1, 2], [False, True])))
+@pytest.mark.parametrize("packed", [False, True], ids=["padded", "packed"])
+def test_lstm_projection_matches_torch_nn(num_layers, bidirectional, packed):
+    """proj_size: h(t) = W_hr (o * tanh(s)), h_0 and h_n with proj_size units, c with hidden_size."""
+    proj = 2
+    reference, ours = pair(LSTM, seed=11, options=dict(fused=packed), num_layers=num_layers,
+                           bidirectional=bidirectional, proj_size=proj)
+    dirs = 2 if bidirectional else 1
+    x = ragged(LENGTHS) if packed else torch.randn(T, B, D, dtype=torch.float64,
+                                                   generator=torch.Generator().manual_seed(2))
+    state = initial_state(LSTM, num_layers, dirs, batch=len(LENGTHS) if packed else B, proj_size=proj)
+    assert_parity(reference, ours, x, state, rtol=1e-10, atol=1e-12)
+    assert ours(x)[1][0].shape == (num_layers * dirs, len(LENGTHS) if packed else B, proj)
+    if not packed:  # one unbatched sequence (T, D), its states without the batch dimension
+        one = (state[0][:, 0], state[1][:, 0])
+        torch.testing.assert_close(ours(x[:, 0], one), reference(x[:, 0], one), rtol=1e-10, atol=1e-12)
+
+
+def test_state_dicts_and_rnnbase_attributes_interchange_with_torch_nn():
+    """Every configuration: torch.nn's state dict loads into ours (strict) and ours into torch.nn, the
+    two then compute the same output, and nn.RNNBase's attributes that code reads are the same."""
+    configs = 0
+    for cls in (RNN, LSTM, GRU):
+        projections = [0, 2] if cls is LSTM else [0]
+        for num_layers, bidirectional, bias, batch_first, proj_size in itertools.product(
+                [1, 2], [False, True], [False, True], [False, True], projections):
+            kw = dict(num_layers=num_layers, bidirectional=bidirectional, bias=bias, batch_first=batch_first)
+            kw.update({"proj_size": proj_size} if proj_size else {})
+            seed = 100 + configs
+            ours_in = cls(D, H, dtype=torch.float64, **kw)
+            torch_in = TORCH[cls](D, H, dtype=torch.float64, **kw)
+            theirs = randomise(TORCH[cls](D, H, dtype=torch.float64, **kw), seed)
+            mine = randomise(cls(D, H, dtype=torch.float64, **kw), seed + 1000)
+            ours_in.load_state_dict(theirs.state_dict())  # torch.nn -> ours
+            torch_in.load_state_dict(mine.state_dict())  # ours -> torch.nn
+            x = torch.randn((B, T, D) if batch_first else (T, B, D), dtype=torch.float64)
+            for a, b in ((ours_in, theirs), (mine, torch_in)):
+                assert list(a.state_dict()) == list(b.state_dict())
+                torch.testing.assert_close(a(x), b(x), rtol=1e-10, atol=1e-12)
+                assert a._flat_weights_names == b._flat_weights_names
+                assert a._all_weights == b._all_weights
+                assert [[w.shape for w in ws] for ws in a.all_weights] == \
+                    [[w.shape for w in ws] for ws in b.all_weights]
+                assert (a.mode, a.proj_size, a.num_layers, a.bidirectional, a.bias, a.batch_first) == \
+                    (b.mode, b.proj_size, b.num_layers, b.bidirectional, b.bias, b.batch_first)
+            configs += 1
+    assert configs == 16 + 32 + 16
+
+
+def test_flat_weights_are_the_parameters_and_flatten_parameters_changes_nothing():
+    model = LSTM(D, H, num_layers=2, bidirectional=True, proj_size=2, dtype=torch.float64)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    assert model.flatten_parameters() is None
+    torch.testing.assert_close(model.state_dict(), before, rtol=0, atol=0)
+    params = dict(model.named_parameters())
+    assert all(w is params[n] for n, w in zip(model._flat_weights_names, model._flat_weights))
+    assert all(w is params[n] for ws, names in zip(model.all_weights, model._all_weights)
+               for w, n in zip(ws, names))
+    model.float()  # after a move the attributes show the moved parameters
+    assert all(w.dtype == torch.float32 for w in model._flat_weights)
+    assert RNN(D, H, nonlinearity="relu").mode == "RNN_RELU" and GRU(D, H).proj_size == 0
+
+
+def compiled_parity(reference, compiled, x, state):
+    """The compiled module's outputs and gradients against torch.nn's (named parameters are the
+    original module's, behind ``_orig_mod.``)."""
+    with torch.no_grad():
+        out, final = reference(x, state)
+    weights = loss_weights([flat(out)] + ([final] if isinstance(final, torch.Tensor) else list(final)))
+    got, want = run_with_grads(compiled, x, state, weights), run_with_grads(reference, x, state, weights)
+    assert len(got[0] + got[1]) == len(want[0] + want[1])
+    for a, b in zip(got[0] + got[1], want[0] + want[1]):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_torch_compile_traces_one_graph_and_matches_torch_nn():
+    """torch.compile with AOT autograd and no code generation (backend aot_eager, a few seconds per
+    model): the padded forward is one graph (fullgraph=True), the fused steps' autograd Functions
+    included. A packed batch's lengths are read in Python (a graph break), so a new pattern of
+    lengths compiles anew and must not reuse the old one's loop."""
+    from torch._dynamo.testing import CompileCounterWithBackend
+
+    torch._dynamo.reset()
+    for cls, kw in ((RNN, {}), (LSTM, dict(proj_size=2)), (GRU, {})):
+        reference, ours = pair(cls, seed=21, bidirectional=True, **kw)
+        counter = CompileCounterWithBackend("aot_eager")
+        compiled = torch.compile(ours, backend=counter, fullgraph=True)
+        x = torch.randn(T, B, D, dtype=torch.float64)
+        compiled_parity(reference, compiled, x, initial_state(cls, 1, 2, proj_size=kw.get("proj_size", 0)))
+        assert counter.frame_count == 1 and counter.op_count > 0
+    compiled = torch.compile(ours, backend="aot_eager")
+    for lengths in (LENGTHS, [4, 4, 5, 1, 1]):  # the same number of steps in all, other lengths
+        compiled_parity(reference, compiled, ragged(lengths), initial_state(GRU, 1, 2, batch=len(lengths)))
+
+
+@pytest.mark.skipif(shutil.which(os.environ.get("CXX", "g++")) is None,
+                    reason="inductor's CPU backend compiles C++ and needs g++ (or $CXX)")
+def test_torch_compile_with_inductor_on_the_cpu_matches_torch_nn():
+    """torch.compile(model) as it comes (inductor, C++ for the CPU): a small LSTM, forward and
+    backward. Compiling costs about 20 s on a loaded 2-core machine."""
+    torch._dynamo.reset()
+    reference, ours = pair(LSTM, seed=22, bidirectional=True)
+    compiled_parity(reference, torch.compile(ours), torch.randn(3, 2, D, dtype=torch.float64), None)
+
+
+def test_torch_export_gives_a_program_that_matches():
+    reference, ours = pair(GRU, seed=23, num_layers=2)
+    x = torch.randn(T, B, D, dtype=torch.float64)
+    program = torch.export.export(ours, (x,))
+    torch.testing.assert_close(program.module()(x), reference(x), rtol=1e-10, atol=1e-12)
 
 
 # ---------------------------------------------------------------------------- Triton interpreter
@@ -257,12 +432,14 @@ def test_triton_kernels_in_the_cpu_interpreter():
             for x, y in zip(list(got) + list(grads[0]), list(want) + list(grads[1])):
                 torch.testing.assert_close(x, y, rtol=1e-14, atol=1e-15)
     check_triton_bfloat16(triton_kernels, gen)
-    # Whole models with the kernels in every step (only CUDA chooses them by itself).
+    # Whole models with the kernels in every step (only CUDA chooses them by itself), on a padded
+    # batch and on a packed one, where the kernels see the shrinking and growing batch of each step.
     for cls in (LSTM, GRU):
         reference, ours = pair(cls, num_layers=2, bidirectional=True)
         ours._backend = lambda tensor: "triton"
         assert_parity(reference, ours, torch.randn(T, B, D, dtype=torch.float64),
                       initial_state(cls, 2, 2), rtol=1e-10, atol=1e-12)
+        assert_parity(reference, ours, ragged(LENGTHS), None, rtol=1e-10, atol=1e-12)
 
 
 def check_triton_bfloat16(kernels, gen, batch=5, hidden=211):
@@ -342,6 +519,27 @@ def test_cuda_float32_matches_cudnn(cls, level, full_float32):
     x, state = cuda_problem(cls, torch.float32)
     for _ in range(2):  # CUDA graphs: the second call replays the captured graph
         assert_parity(reference, ours, x, state, **FLOAT32)
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not CUDA, reason="needs a CUDA GPU"))])
+@pytest.mark.parametrize("cls", [LSTM, GRU], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("level", list(LEVELS))
+def test_packed_and_projected_match_torch_nn_at_every_level(cls, level, device, request):
+    """A ragged batch, packed, through two bidirectional layers (the LSTM with proj_size) at every
+    benchmark level: in float64 on the CPU, in float32 against cuDNN on CUDA, where CUDA graphs
+    capture once per pattern of lengths and replay on the second call."""
+    if device == "cuda":
+        request.getfixturevalue("full_float32")
+    dtype, tolerance = ((torch.float64, dict(rtol=1e-10, atol=1e-12)) if device == "cpu"
+                        else (torch.float32, FLOAT32))
+    proj = 2 if cls is LSTM else 0
+    reference, ours = pair(cls, seed=12, dtype=dtype, device=device, options=LEVELS[level], num_layers=2,
+                           bidirectional=True, **({"proj_size": proj} if proj else {}))
+    state = initial_state(cls, 2, 2, batch=len(LENGTHS), dtype=dtype, proj_size=proj)
+    state = tuple(s.to(device) for s in state) if cls is LSTM else state.to(device)
+    for _ in range(2):
+        assert_parity(reference, ours, ragged(LENGTHS).to(device, dtype), state, **tolerance)
 
 
 @pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")

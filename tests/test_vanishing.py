@@ -7,6 +7,7 @@ from lstmlab.numpy import fully_recurrent as fr
 from lstmlab.numpy import vanishing as vn
 
 
+@pytest.mark.equation(20, 22, 23, check="closed form")
 @pytest.mark.parametrize("w", [2.0, 4.0, 6.0, -3.0])
 def test_self_connected_unit_scales_by_w_over_4_per_step(w):
     W, x, y0 = vn.self_connected_unit(w, steps=25)
@@ -15,6 +16,7 @@ def test_self_connected_unit_scales_by_w_over_4_per_step(w):
     np.testing.assert_allclose(factor, (w / 4.0) ** q, rtol=1e-12)
 
 
+@pytest.mark.equation(20, 21, check="independent reference")
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_measured_factor_is_the_sum_over_paths_of_eq_21(seed):
     rng = np.random.default_rng(seed)

@@ -54,8 +54,12 @@ def records(cell):
     return found
 
 
-def verdict(cell, keys, references):
-    """(passed, lines): whether every case of a test cell matches its reference, with one line per case."""
+def verdict(cell, keys, references, mistakes=None, catalogue=None):
+    """(passed, lines): whether every case of a test cell matches its reference, with one line per case.
+
+    A wrong output is compared with the outputs of the catalogued mistakes on the same case
+    (`mistakes`: {key: {mistake: encoded output}}, `catalogue`: {mistake: message}) to name it.
+    """
     got = records(cell)
     lines = []
     for key in keys:
@@ -65,6 +69,10 @@ def verdict(cell, keys, references):
             problem = "no output was recorded" if not values else f"recorded {len(values)} times"
         else:
             problem = checking.compare(reference["value"], values[0], reference["rtol"], reference["atol"], key)
+            diagnosis = problem and checking.diagnose(reference, values[0], (mistakes or {}).get(key, {}),
+                                                      catalogue or {})
+            if diagnosis:
+                problem += f"\n      {diagnosis}"
         lines.append(f"{'PASS' if not problem else 'FAIL'}  {key}" + (f": {problem}" if problem else ""))
     return all(line.startswith("PASS") for line in lines), lines
 
@@ -85,7 +93,8 @@ class SaveVerdicts(SaveAutoGrades):
         if keys is None:
             raise KeyError(f"no references for test cell {meta['grade_id']!r}: "
                            "run python -m lstmlab.grading.references")
-        passed, lines = verdict(cell, keys, self.references["values"])
+        passed, lines = verdict(cell, keys, self.references["values"], self.references.get("mistakes"),
+                                self.references.get("catalogue"))
         points = float(meta["points"])
         summary = f"lstmlab grader: {points if passed else 0:g} of {points:g} points"
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]

@@ -9,6 +9,10 @@ from lstmlab and none from the instructor's solution. It writes
   own checks;
 - `lstmlab/grading/hidden/<a>.json`: every case (visible and hidden) and which test cell records
   which cases, read only by the grader, outside the student's kernel.
+
+Beside the references, both files hold what every catalogued mistake (`lstmlab.grading.mistakes`)
+outputs where it differs from the reference, and the mistakes' messages, so that a wrong output
+that matches one is named (the visible file holds only the visible cases).
 """
 
 import argparse
@@ -23,6 +27,7 @@ from pathlib import Path
 import nbformat
 
 from lstmlab import checking
+from lstmlab.grading import mistakes
 
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = ROOT / "solutions"
@@ -75,8 +80,12 @@ def resolve(spec):
     return getattr(importlib.import_module(module), attr)
 
 
-def generate(assignment):
-    """Run the assignment's notebook against lstmlab; return (visible file, hidden file) contents."""
+def generate(assignment, overrides=None):
+    """Run the assignment's notebook against lstmlab; return (visible file, hidden file) contents.
+
+    `overrides` replaces the named notebook functions (a catalogued mistake's variant); without it,
+    the mistakes' outputs are added to both files.
+    """
     folder = SOLUTIONS / assignment
     nb = nbformat.read(folder / f"{assignment}.ipynb", as_version=4)
     implementations = nb.metadata.get("lstmlab", {}).get("implementations", {})
@@ -114,7 +123,7 @@ def generate(assignment):
                 for name in defined_functions(cell.source):
                     if name not in implementations:
                         raise ValueError(f"{assignment}: no lstmlab implementation named for {name!r}")
-                    namespace[name] = resolve(implementations[name])
+                    namespace[name] = (overrides or {}).get(name) or resolve(implementations[name])
             elif is_test_cell(cell):
                 grade_id = nbgrader_meta(cell)["grade_id"]
                 visible, hidden = split_hidden(cell.source)
@@ -130,7 +139,24 @@ def generate(assignment):
     visible = {"assignment": assignment,
                "values": {k: v for k, v in values.items() if k not in hidden_keys}}
     hidden = {"assignment": assignment, "cells": cells, "values": values}
+    if overrides is None:
+        add_mistakes(assignment, implementations, visible, hidden, hidden_keys)
     return visible, hidden
+
+
+def add_mistakes(assignment, implementations, visible, hidden, hidden_keys):
+    """Put each catalogued mistake's outputs, where they differ from the references, and its message in both files."""
+    def close(reference, value):
+        return checking.compare(reference["value"], value["value"], reference["rtol"], reference["atol"]) is None
+
+    originals = {name: resolve(spec) for name, spec in implementations.items()}
+    found = mistakes.variant_outputs(assignment, hidden["values"],
+                                     lambda overrides: generate(assignment, overrides)[1]["values"], originals, close)
+    catalogue = mistakes.messages(assignment)
+    shown = {key: outputs for key, outputs in found.items() if key not in hidden_keys}
+    visible["mistakes"], hidden["mistakes"] = shown, found
+    visible["catalogue"] = {name: catalogue[name] for name in sorted({m for o in shown.values() for m in o})}
+    hidden["catalogue"] = catalogue
 
 
 def dump(data):

@@ -7,6 +7,8 @@ def sigmoid(s, l=1.0, out=None):
     """Logistic sigmoid 1 / (1 + exp(-l s)) of Sec. 3.4 and Eq. (1); never overflows.
 
     ``out`` (an array shaped like ``s``) receives the result, so a time loop can reuse one buffer.
+
+    Implements: Eqs. 1, 28.
     """
     # This function sits in the inner loop of every model: four passes over the data, each in place.
     # For a steep unit, l s may exceed the float range; +-inf is the right limit there, and both
@@ -53,7 +55,10 @@ def scaled_sigmoid_prime(y, low, high):
 
 
 def g_squash(s):
-    """Cell input squashing g of the 1997 LSTM (Eq. 29): a sigmoid scaled to [-2, 2]."""
+    """Cell input squashing g of the 1997 LSTM (Eq. 31): a sigmoid scaled to [-2, 2].
+
+    Implements: Eq. 31.
+    """
     return scaled_sigmoid(s, -2.0, 2.0)
 
 
@@ -63,7 +68,10 @@ def g_squash_prime(y):
 
 
 def h_squash(s):
-    """Cell output squashing h of the 1997 LSTM (Eq. 32): a sigmoid scaled to [-1, 1]."""
+    """Cell output squashing h of the 1997 LSTM (Eq. 33): a sigmoid scaled to [-1, 1].
+
+    Implements: Eq. 33.
+    """
     return scaled_sigmoid(s, -1.0, 1.0)
 
 

@@ -53,7 +53,10 @@ def _check_input(params, X):
 
 def forward(params, X):
     """Outputs of every layer, [X, y_1, ..., y_L], each (N, n_k): y_u = sigma(s_u), s_u = z_u + b_u,
-    z_u = sum_v W_[v,u] y_v (Eqs. 1-3). The output units' y_o is the last entry."""
+    z_u = sum_v W_[v,u] y_v (Eqs. 1-3). The output units' y_o is the last entry.
+
+    Implements: Eqs. 1-3.
+    """
     X, L = _check_input(params, X)
     ys = [X]
     for k in range(1, L + 1):
@@ -84,6 +87,8 @@ def error_signals(params, ys, d):
     Output units (Eq. 5): theta_o = (d_o - y_o) y_o (1 - y_o).
     Hidden units: theta_h = sum_o theta_o W_[h,o] * y_h (1 - y_h), o in Suc(h), i.e. the
     successors' error signals sent back through the same weights that carried y_h forward.
+
+    Implements: Eqs. 4-5.
     """
     L = len(ys) - 1
     thetas = [(_check_targets(d, ys[-1]) - ys[-1]) * sigmoid_prime(ys[-1])]

@@ -52,6 +52,8 @@ def forward(W, x, y0=None):
 
     ``X[j]`` is the vector of unit outputs feeding every unit at step j, X_[v,u](τ) = y_v(τ) for an
     input unit v and y_v(τ-1) for a non-input unit v; it is what the weight gradient needs.
+
+    Implements: Eqs. 6-7.
     """
     n_in, n_units, y = check_sequence(W, x, y0)
     steps, batch = x.shape[:2]
@@ -66,12 +68,18 @@ def forward(W, x, y0=None):
 
 
 def error(Y, d, mask):
-    """Eq. (10): e_u(τ) = d_u(τ) - y_u(τ) where u ∈ T(τ), zero elsewhere."""
+    """Eq. (10): e_u(τ) = d_u(τ) - y_u(τ) where u ∈ T(τ), zero elsewhere.
+
+    Implements: Eq. 10.
+    """
     return np.where(mask.astype(bool), d - Y, 0.0)
 
 
 def total_error(W, x, d, mask, y0=None):
-    """Eqs. (8)-(9): E_total = Σ_τ ½ Σ_u e_u(τ)² (summed over the batch too)."""
+    """Eqs. (8)-(9): E_total = Σ_τ ½ Σ_u e_u(τ)² (summed over the batch too).
+
+    Implements: Eqs. 8-9.
+    """
     check_sequence(W, x, y0, d, mask)
     Y, _ = forward(W, x, y0)
     return 0.5 * float(np.sum(error(Y, d, mask) ** 2))
@@ -87,6 +95,8 @@ def bptt(W, x, d, mask, y0=None, k=None):
     ``k`` steps: it reaches ϑ(τ0), ϑ(τ0-1), ..., ϑ(τ0-k) and no earlier one, and so changes the
     weights through X(τ0-k) ... X(τ0). ``k=0`` is plain backprop within each time step; any
     ``k >= T-1`` is full BPTT. ``d_y0`` is returned only for full BPTT (``None`` otherwise).
+
+    Implements: Eqs. 11-12.
     """
     check_sequence(W, x, y0, d, mask)
     Y, X = forward(W, x, y0)

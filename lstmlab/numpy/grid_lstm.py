@@ -74,7 +74,10 @@ def _check(x, params, depth):
 
 
 def forward(x, params, depth="lstm"):
-    """Eqs. 55-56 over the (time, depth) grid of a (T, B, D) sequence; returns ``(h_top (T, B, H), cache)``."""
+    """Eqs. 55-56 over the (time, depth) grid of a (T, B, D) sequence; returns ``(h_top (T, B, H), cache)``.
+
+    Implements: Eqs. 55-56.
+    """
     dims = _dims(depth)
     num_layers, hid = _check(x, params, depth)
     steps, batch = x.shape[:2]

@@ -24,7 +24,10 @@ from lstmlab.numpy.recurrent import RecurrentModel
 
 
 def sequence_forward(x, state0, w_ih, w_hh, b_ih=None, b_hh=None, reset_after=True):
-    """Eqs. (57)-(66) over a whole (T, B, D) sequence; returns ``(h (T, B, H), (h_T,), cache)``."""
+    """Eqs. (57)-(66) over a whole (T, B, D) sequence; returns ``(h (T, B, H), (h_T,), cache)``.
+
+    Implements: Eqs. 57-66.
+    """
     (h0,) = state0
     steps, batch = x.shape[:2]
     hid = h0.shape[1]
@@ -110,6 +113,8 @@ def step(x_t, h_prev, w_ih, w_hh, b_ih, b_hh):
     x_t (B, D), h_prev (B, H), w_ih (3H, D), w_hh (3H, H), biases (3H,), gate order r, z, n. The
     cache is a dict of ``x``, ``h_prev``, the gates ``r``, ``z``, the candidate ``n``, the gated
     recurrent sum ``hn`` = W_hn h_prev + b_hn (each (B, H)) and the weights ``w_ih``, ``w_hh``.
+
+    Implements: Eqs. 57-66.
     """
     rows = w_hh.shape[0]
     if w_hh.shape != (rows, rows // 3) or rows % 3 or w_ih.shape != (rows, x_t.shape[-1]) \

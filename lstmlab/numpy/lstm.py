@@ -299,7 +299,10 @@ def step_gates(x_t, h_prev, w_ih, w_hh, b_ih, b_hh):
 
 
 def step(x_t, h_prev, c_prev, w_ih, w_hh, b_ih, b_hh):
-    """One torch.nn.LSTM step, c = f * c_prev + i * g and h = o * tanh(c); returns (h, c)."""
+    """One torch.nn.LSTM step, c = f * c_prev + i * g and h = o * tanh(c); returns (h, c).
+
+    Implements: Eqs. 24-27, 29, 36-38, 50-51.
+    """
     rec = _single_step(x_t, h_prev, c_prev, w_ih, w_hh, b_ih, b_hh)
     return rec["h"], rec["c"]
 

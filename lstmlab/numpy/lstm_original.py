@@ -109,13 +109,19 @@ class Topology:
 
     @property
     def out_fan_in(self):
-        """Columns of the output units' weight matrix: bias, cells, hidden units, (inputs)."""
+        """Columns of the output units' weight matrix: bias, cells, hidden units, (inputs).
+
+        Implements: Eq. 35.
+        """
         return 1 + self.n_visible + (self.n_in if self.input_to_output else 0)
 
     @property
     def n_weights(self):
         """Trainable weights of one network: every entry of every matrix, less the zero-fed columns
-        (biases of cells, hidden and output units, of the gates, recurrent columns) switched off."""
+        (biases of cells, hidden and output units, of the gates, recurrent columns) switched off.
+
+        Implements: Eqs. 48-49.
+        """
         entries = sum(int(np.prod(shape[1:])) for shape in self.shapes(1).values())
         rows = self.n_visible + self.n_gates            # gates, cells, hidden units
         return (entries - (0 if self.unit_biases else self.n_visible + self.n_out)
@@ -207,6 +213,8 @@ def step_forward(topo, params, x_t, s_prev, r_prev):
     x_t: (N, I) inputs of this step; s_prev: (N, B*C) cell states and r_prev: (N, n_recurrent) cell
     outputs, hidden activations (and gate activations) of the previous step. Returns a dict of this
     step's activations.
+
+    Implements: Eqs. 24-38.
     """
     n = x_t.shape[0]
     c = topo.cells_per_block
@@ -258,14 +266,20 @@ def forward(topo, params, x):
 
 
 def loss(topo, params, x, d, mask):
-    """Squared error of Eq. 39 summed over the time steps (and trials) where the mask is set."""
+    """Squared error of Eq. 39 summed over the time steps (and trials) where the mask is set.
+
+    Implements: Eq. 39.
+    """
     _check_data(topo, params, x, d, mask)
     y_o, _ = forward(topo, params, x)
     return 0.5 * float(np.sum(mask[:, :, None] * (d - y_o) ** 2))
 
 
 def _output_errors(act, d_t, m_t):
-    """theta_o = f_o'(z_o) (d_o - y_o) at the steps with a target, zero elsewhere (Eq. 40)."""
+    """theta_o = f_o'(z_o) (d_o - y_o) at the steps with a target, zero elsewhere (Eq. 40).
+
+    Implements: Eq. 40.
+    """
     return m_t[:, None] * sigmoid_prime(act["y_o"]) * (d_t - act["y_o"])
 
 
@@ -291,7 +305,10 @@ def _check_step(topo, params, x_t, d_t, m_t):
 
 
 def init_hybrid_state(topo, n_trials):
-    """Zero activations and zero RTRL partials ds/dW, the state at the start of a sequence."""
+    """Zero activations and zero RTRL partials ds/dW, the state at the start of a sequence.
+
+    Implements: Eq. 47.
+    """
     n, bc, d = n_trials, topo.n_cells, topo.fan_in
     state = {"s": np.zeros((n, bc)), "r": np.zeros((n, topo.n_recurrent)),
              "p_c": np.zeros((n, bc, d)), "p_in": np.zeros((n, bc, d))}
@@ -307,18 +324,27 @@ def init_hybrid_state(topo, n_trials):
 # X[v, u](tau), which hold y_i(tau) for input units (Eqs. 44-46 print y_v(tau - 1) for every sender).
 
 def cell_partials(p_c, y_phi, y_in, g, x_units, g_range=(-2.0, 2.0)):
-    """Eq. 44: ds_c/dW[c, v] (tau) = ds_c/dW[c, v] (tau - 1) y_phi + g'(z_c) y_in X_v, all at tau."""
+    """Eq. 44: ds_c/dW[c, v] (tau) = ds_c/dW[c, v] (tau - 1) y_phi + g'(z_c) y_in X_v, all at tau.
+
+    Implements: Eq. 44.
+    """
     g_prime = scaled_sigmoid_prime(g, *g_range)
     return y_phi[:, :, None] * p_c + (y_in * g_prime)[:, :, None] * x_units[:, None, :]
 
 
 def input_gate_partials(p_in, y_phi, y_in, g, x_units):
-    """Eq. 45: ds_c/dW[in, v] (tau) = ds_c/dW[in, v] (tau - 1) y_phi + g(z_c) f'_in(z_in) X_v, all at tau."""
+    """Eq. 45: ds_c/dW[in, v] (tau) = ds_c/dW[in, v] (tau - 1) y_phi + g(z_c) f'_in(z_in) X_v, all at tau.
+
+    Implements: Eq. 45.
+    """
     return y_phi[:, :, None] * p_in + (g * sigmoid_prime(y_in))[:, :, None] * x_units[:, None, :]
 
 
 def forget_gate_partials(p_phi, y_phi, s_prev, x_units):
-    """Eq. 46: ds_c/dW[phi, v] (tau) = ds_c/dW[phi, v] (tau - 1) y_phi + s_c(tau - 1) f'_phi(z_phi) X_v."""
+    """Eq. 46: ds_c/dW[phi, v] (tau) = ds_c/dW[phi, v] (tau - 1) y_phi + s_c(tau - 1) f'_phi(z_phi) X_v.
+
+    Implements: Eq. 46.
+    """
     return y_phi[:, :, None] * p_phi + (s_prev * sigmoid_prime(y_phi))[:, :, None] * x_units[:, None, :]
 
 
@@ -328,6 +354,8 @@ def partial_weight_gradients(eps_s, p_c, p_in, p_phi, cells_per_block):
     eps_s: (N, B*C) the local cell errors -dE(tau)/ds_c(tau) of this step only (see the erratum
     note in :func:`hybrid_step`); p_c, p_in, p_phi: the partials of this step (p_phi ``None``
     without forget gates). Returns ``{"W_c": (N, B*C, D), "W_in": (N, B, D)[, "W_phi": (N, B, D)]}``.
+
+    Implements: Eqs. 42-43.
     """
     weighted = eps_s[:, :, None]
     grads = {"W_c": -weighted * p_c, "W_in": -_block_sum(weighted * p_in, cells_per_block)}
@@ -343,6 +371,8 @@ def hybrid_step(topo, params, state, x_t, d_t, m_t):
     x_t (N, I), d_t (N, O), m_t (N,) the inputs, targets and target mask of this step.
     Returns ``(y_o, grads, new_state)`` where ``grads`` holds dE(tau)/dW for every weight matrix
     (so the 1997 update is ``W -= eta * grads[name]``, i.e. Delta W = eta theta X).
+
+    Implements: Eq. 41.
     """
     _check_step(topo, params, x_t, d_t, m_t)
     c = topo.cells_per_block

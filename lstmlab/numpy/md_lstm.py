@@ -57,7 +57,10 @@ def wavefronts(grid_shape):
 
 
 def cell_forward(x, h_prev, c_prev, params):
-    """Eqs. 53-54 at M points at once: x (M, D), h_prev and c_prev (N, M, H); returns ``(h, c, cache)``."""
+    """Eqs. 53-54 at M points at once: x (M, D), h_prev and c_prev (N, M, H); returns ``(h, c, cache)``.
+
+    Implements: Eqs. 53-54.
+    """
     n_dims, m, hid = h_prev.shape
     hcat = h_prev.transpose(1, 0, 2).reshape(m, n_dims * hid)
     a = x @ params["w_ih"].T + hcat @ params["w_hh"].T + params["b"]

@@ -37,6 +37,8 @@ def sequence_forward(x, state0, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="
     Besides torch's shapes, the weights may carry leading ensemble axes (``w_ih`` (K, H, D),
     ``w_hh`` (K, H, H), biases (K, 1, H), ``x`` (T, K, B, D), ``h0`` (K, B, H)): K independent
     networks then run side by side, which is how :mod:`lstmlab.numpy.vanishing` trains many at once.
+
+    Implements: Eqs. 6-7.
     """
     f, _ = _squashing(nonlinearity)
     (h0,) = state0

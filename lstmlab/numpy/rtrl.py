@@ -19,6 +19,8 @@ def sensitivity_step(p, W, X, y):
     p: ``(B, n_in + n_units, n_units, n_units)`` the sensitivities of step τ; X: ``(B, n_in +
     n_units)`` the unit outputs feeding step τ+1 (inputs of τ+1, outputs of τ); y: ``(B, n_units)``
     the new outputs y(τ+1) = f(X W), through which f' is written. Returns the sensitivities of τ+1.
+
+    Implements: Eqs. 15, 18.
     """
     n_units = W.shape[1]
     # Σ_l W[l, k] p^l_uv(τ): the recurrent part, one matrix product on the last axis.
@@ -33,12 +35,17 @@ def gradient(e, p):
 
     e: ``(B, n_units)`` the errors d - y of step τ (zero where there is no target); p: the
     sensitivities of the same step. Returns an array shaped like W.
+
+    Implements: Eq. 14.
     """
     return -np.einsum("bk,bvuk->vu", e, p)
 
 
 class RTRL:
-    """A fully recurrent network learning online: call :meth:`step` as each input arrives."""
+    """A fully recurrent network learning online: call :meth:`step` as each input arrives.
+
+    Implements: Eq. 19.
+    """
 
     def __init__(self, W, batch=1, y0=None):
         self.W = W
@@ -56,6 +63,8 @@ class RTRL:
         E(τ) is added to ``self.grad``; with ``eta > 0`` the weights also change at once,
         W ← W - η ∂E(τ)/∂W, and later sensitivities are carried on with the new weights (the usual
         online approximation: exact only in the limit of small η).
+
+        Implements: Eqs. 16-17.
         """
         batch, n_units = self.y.shape
         n_in = self.W.shape[0] - n_units
@@ -84,6 +93,8 @@ def rtrl(W, x, d, mask, y0=None, eta=0.0):
     With ``eta=0`` (accumulate only) the weights stay fixed and ``grad`` is the full gradient
     ∂E_total/∂W, equal to BPTT's. With ``eta > 0`` the weights change after every step and
     ``W_final`` is the result of that online learning.
+
+    Implements: Eq. 13.
     """
     check_sequence(W, x, y0, d, mask)
     learner = RTRL(W.copy(), batch=x.shape[1], y0=y0)

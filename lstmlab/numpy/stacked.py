@@ -27,6 +27,8 @@ def forward(layer_forward, x, states0, *layer_params):
 
     ``states0`` holds one initial state per layer (what ``layer_forward`` takes); ``layer_params``
     is one tuple of parameters per layer, bottom layer first.
+
+    Implements: Eq. 52.
     """
     if len(states0) != len(layer_params):
         raise ValueError(f"expected one initial state per layer ({len(layer_params)}), got {len(states0)}")

@@ -41,6 +41,8 @@ def jacobian_factor(W, Y, q):
     """Eq. (21) summed over paths as a matrix product: entry [v, o] is ∂ϑ_v(t-q)/∂ϑ_o(t).
 
     Y: the unit outputs of one sequence ``(T, n_units)``; the squashing is the sigmoid.
+
+    Implements: Eqs. 20-21.
     """
     n_units = W.shape[1]
     W_UU = W[-n_units:]
@@ -54,7 +56,10 @@ def jacobian_factor(W, Y, q):
 
 def path_sum_factor(W, Y, v, o, q):
     """Eq. (21) literally: the sum over every path o = u_0, u_1, ..., u_q = v of the products
-    Π f'(z_{u_m}(t-m)) W[u_m, u_{m-1}]; exponential in q, for checking only."""
+    Π f'(z_{u_m}(t-m)) W[u_m, u_{m-1}]; exponential in q, for checking only.
+
+    Implements: Eq. 21.
+    """
     n_units = W.shape[1]
     W_UU = W[-n_units:]
     steps = Y.shape[0]
@@ -71,7 +76,10 @@ def path_sum_factor(W, Y, v, o, q):
 def self_connected_unit(w, steps):
     """A single sigmoid unit with self-weight w, held at its operating point z = 0 (y = 1/2)
     by a constant input; returns (W, x, y0) for :func:`measured_factor`. There f'(z) w = w/4 at
-    every step, so Eqs. (22)-(23) predict the factor (w/4)^q exactly."""
+    every step, so Eqs. (22)-(23) predict the factor (w/4)^q exactly.
+
+    Implements: Eqs. 22-23.
+    """
     W = np.array([[-w / 2.0], [w]])  # row 0: a constant-one input unit; row 1: the self-connection
     return W, np.ones((steps, 1)), np.array([0.5])
 

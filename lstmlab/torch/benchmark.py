@@ -9,10 +9,16 @@ between two neighbouring rows of a record is what that one optimisation buys:
 ``triton``      that node as one Triton kernel each way (CUDA, where triton imports);
 ``graphs``      the unrolled forward and backward captured as CUDA graphs and replayed (CUDA).
 
+With ``compile=True`` one more level, ``compiled``, is the ``fused`` level (torch's pointwise step)
+under ``torch.compile`` (inductor), which writes fused kernels of its own; the first calls, which
+compile, are the warm-up and not timed.
+
 :func:`run` measures every model, shape, level and pass (forward without autograd; forward and
 backward) against the torch.nn module with the same parameters, in the same process, and returns a
-JSON-ready record of the machine, versions, settings and numbers. ``benchmarks/lstm_gpu.py`` is its
-command line; the chapter "LSTMs on the GPU" reads the records it writes.
+JSON-ready record of the machine, versions, settings and numbers; with ``packed=True`` the input is a
+ragged batch as a PackedSequence (:func:`ragged_lengths`), for torch.nn and us alike.
+``benchmarks/lstm_gpu.py`` is its command line; the chapter "LSTMs on the GPU" reads the records it
+writes.
 """
 
 import datetime
@@ -24,6 +30,7 @@ import sys
 import time
 
 import torch
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
@@ -43,7 +50,15 @@ GPU_SHAPES = [dict(T=100, B=64, D=512, H=512), dict(T=1024, B=8, D=256, H=256)]
 #: small enough for a test or a book build on a loaded CPU
 QUICK_SHAPES = [dict(T=16, B=4, D=32, H=32)]
 PASSES = ("forward", "forward+backward")
-SCHEMA_VERSION = 1
+#: 2: config["input"] ("padded" or "packed") and, packed, config["lengths"]
+SCHEMA_VERSION = 2
+
+
+def ragged_lengths(steps, batch):
+    """The packed benchmark's lengths: spread evenly from T down to T/4, the shortest first (so the
+    longest is not, and torch.nn and we both sort the batch)."""
+    lengths = torch.linspace(steps, max(1, steps // 4), batch).round().long()
+    return lengths.roll(1)
 
 
 def levels_for(device):
@@ -128,7 +143,7 @@ def passes(module, x):
 
     def forward_backward():
         out, _ = module(x)
-        out.float().sum().backward()
+        (out.data if isinstance(out, PackedSequence) else out).float().sum().backward()
 
     return {"forward": forward, "forward+backward": forward_backward}
 
@@ -169,8 +184,11 @@ def versions():
 
 
 def run(device="cuda", dtype=torch.float32, shapes=GPU_SHAPES, models=tuple(MODELS), repeats=20,
-        warmup=3, precision="ieee", quick=False, progress=print, save=None, cpu_threads=1):
+        warmup=3, precision="ieee", quick=False, progress=print, save=None, cpu_threads=1, packed=False,
+        compile=False):
     """Measure every model x shape x level x pass against torch.nn; returns the record (a dict).
+    ``packed``: the input is a ragged batch (:func:`ragged_lengths`) as a PackedSequence;
+    ``compile``: add the level ``compiled`` (see above).
 
     On the CPU, torch runs on ``cpu_threads`` threads for the duration (restored afterwards): on a
     shared machine, small operators split over several busy cores wait for each other, and their
@@ -183,14 +201,16 @@ def run(device="cuda", dtype=torch.float32, shapes=GPU_SHAPES, models=tuple(MODE
     if device.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device cuda asked for, but torch.cuda.is_available() is False")
     levels, skipped = levels_for(device)
+    if compile:
+        levels["compiled"] = dict(LEVELS["fused"], compile=True)
     settings = set_float32_precision(precision) if device.type == "cuda" else {}
     with threads.cpu_threads(cpu_threads if device.type == "cpu" else None):
         return _measure(device, dtype, shapes, models, repeats, warmup, quick, progress, save, levels,
-                        skipped, settings)
+                        skipped, settings, packed)
 
 
 def _measure(device, dtype, shapes, models, repeats, warmup, quick, progress, save, levels, skipped,
-             settings):
+             settings, packed):
     time_ms = timer(device, repeats, warmup)
     dtype_name = str(dtype).replace("torch.", "")
     rows = []
@@ -207,12 +227,17 @@ def _measure(device, dtype, shapes, models, repeats, warmup, quick, progress, sa
                    "statistic": "median" if device.type == "cuda" else "minimum",
                    "clock": "CUDA events" if device.type == "cuda" else "CPU time of the calling thread",
                    "float32_precision": settings, "shapes": list(shapes), "models": list(models),
+                   "input": "packed" if packed else "padded",
                    "levels": levels, "skipped_levels": skipped, "passes": list(PASSES)},
         "machine": machine(device),
         "versions": versions(),
         "results": rows,
     }
-    progress(f"{label(device)}, {dtype_name}; ratio = our time / torch.nn's "
+    if packed:
+        record["config"]["lengths"] = {f"T={s['T']} B={s['B']}": ragged_lengths(s["T"], s["B"]).tolist()
+                                       for s in shapes}
+    progress(f"{label(device)}, {dtype_name}, {record['config']['input']} input; "
+             f"ratio = our time / torch.nn's "
              f"({'median' if device.type == 'cuda' else 'minimum'} of {repeats})")
     for model_name in models:
         ours_cls, reference_cls = MODELS[model_name]
@@ -220,6 +245,8 @@ def _measure(device, dtype, shapes, models, repeats, warmup, quick, progress, sa
             torch.manual_seed(0)
             reference = reference_cls(shape["D"], shape["H"], device=device, dtype=dtype)
             x = torch.randn(shape["T"], shape["B"], shape["D"], device=device, dtype=dtype)
+            if packed:
+                x = pack_padded_sequence(x, ragged_lengths(shape["T"], shape["B"]), enforce_sorted=False)
             name = f"{model_name} T={shape['T']} B={shape['B']} D=H={shape['H']}"
             base = {p: time_ms(fn) for p, fn in passes(reference, x).items()}
             for p, ms in base.items():
@@ -227,9 +254,11 @@ def _measure(device, dtype, shapes, models, repeats, warmup, quick, progress, sa
                              "ratio": 1.0})
                 progress(f"{name:32} {'torch.nn':11} {p:17} {ms:9.3f} ms")
             for level, options in levels.items():
+                options = dict(options)
+                compiled = options.pop("compile", False)
                 ours = ours_cls(shape["D"], shape["H"], device=device, dtype=dtype, **options)
                 ours.load_state_dict(reference.state_dict())
-                for p, fn in passes(ours, x).items():
+                for p, fn in passes(torch.compile(ours) if compiled else ours, x).items():
                     ms = time_ms(fn)
                     rows.append({"model": model_name, **shape, "level": level, "pass": p, "ms": ms,
                                  "ratio": ms / base[p]})
@@ -246,9 +275,11 @@ def _measure(device, dtype, shapes, models, repeats, warmup, quick, progress, sa
 
 
 def record_path(record, directory):
-    """``<directory>/lstm_gpu_<machine>[_<dtype>][_tf32].json``, the machine ``cpu`` for a CPU run.
+    """``<directory>/lstm_gpu_<machine>[_<dtype>][_tf32][_packed].json``, the machine ``cpu`` for a
+    CPU run.
 
-    The plain name is the float32 run at IEEE precision; other settings get their own file.
+    The plain name is the float32 run at IEEE precision on padded batches; other settings get their
+    own file.
     """
     name = slug(record["machine"]["gpu"]) if record["device"] == "cuda" else "cpu"
     config = record["config"]
@@ -256,6 +287,8 @@ def record_path(record, directory):
         name += f"_{config['dtype']}"
     elif "tf32" in config["float32_precision"].values():
         name += "_tf32"
+    if config.get("input") == "packed":
+        name += "_packed"
     return os.path.join(directory, f"lstm_gpu_{name}.json")
 
 

@@ -27,7 +27,8 @@ def lstm_variant(variant):
     if variant.full_gate_recurrence:
         # FGR feeds the previous step's gates through a (3H, 3H) matrix: a second recurrence that
         # does not fit the pointwise step; it lives in lstmlab.numpy.lstm only.
-        raise ValueError("full gate recurrence (FGR) is not supported by lstmlab.torch")
+        raise ValueError("full gate recurrence (FGR) is not supported by lstmlab.torch; "
+                         "use lstmlab.numpy.lstm.forward / backward with variant='FGR'")
     return variant
 
 

@@ -1,0 +1,86 @@
+"""The equation index cannot go stale: every numbered equation of the tutorial has a row, every function
+and test a row names exists, every corrected row has its evidence test; and the appendix renders."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from lstmlab import equations
+
+TUTORIAL = Path("/work/shared/reference/staudemeyer-morris-2019-understanding-lstm.md")
+
+
+def test_the_index_is_complete_and_every_name_in_it_exists():
+    found = equations.problems(tutorial=TUTORIAL if TUTORIAL.exists() else None)
+    assert not found, "\n".join(found)
+
+
+def test_rows_cover_the_tutorials_numbering_in_order():
+    rows = equations.load()["equation"]
+    assert [row["number"] for row in rows] == list(range(1, 67))
+
+
+@pytest.mark.skipif(not TUTORIAL.exists(), reason="the tutorial's text is not on this machine")
+def test_the_tutorials_numbers_are_read_from_its_text():
+    assert equations.tutorial_numbers(TUTORIAL.read_text(encoding="utf-8")) == list(range(1, 67))
+
+
+def test_annotations_are_parsed_from_docstrings_and_markers(tmp_path):
+    (tmp_path / "lstmlab").mkdir()
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "lstmlab" / "m.py").write_text(
+        'class A:\n    def f(self):\n        """One step.\n\n        Implements: Eqs. 3-5, 9.\n        """\n'
+        'def g():\n    """Mentions Eq. 7 in passing, which is no annotation."""\n')
+    (tmp_path / "tests" / "test_m.py").write_text(
+        'import pytest\n@pytest.mark.equation(4, "8-9", check="closed form")\n@pytest.mark.parametrize("a", [1])\n'
+        'def test_a(a):\n    pass\ndef test_b():\n    pass\n')
+    code = equations.code_sites(tmp_path)
+    assert sorted(code) == [3, 4, 5, 9] and code[4][0].name == "A.f" and code[4][0].line == 2
+    marked, every = equations.tested_sites(tmp_path)
+    assert sorted(marked) == [4, 8, 9] and marked[8][0].node_id == "tests/test_m.py::test_a"
+    assert marked[8][0].check == "closed form"
+    assert set(every) == {"tests/test_m.py::test_a", "tests/test_m.py::test_b"}
+
+
+def test_a_stale_index_is_reported(tmp_path, monkeypatch):
+    data = equations.load()
+    row = next(r for r in data["equation"] if r["status"] == "corrected")
+    real_problems = equations.problems
+
+    def broken(mutate):
+        changed = {k: [dict(r) for r in v] for k, v in data.items()}
+        mutate(changed)
+        monkeypatch.setattr(equations, "load", lambda root=equations.ROOT: changed)
+        try:
+            return "\n".join(real_problems())
+        finally:
+            monkeypatch.undo()
+
+    assert "Eq. 12 has no row" in broken(lambda d: d["equation"].pop(11))
+    n = row["number"]
+    renamed = broken(lambda d: d["equation"][n - 1].update(evidence=["tests/test_errata.py::test_gone"]))
+    assert "test tests/test_errata.py::test_gone does not exist" in renamed
+    assert f"Eq. {n} is corrected but names no evidence test" in broken(
+        lambda d: d["equation"][n - 1].pop("evidence"))
+    assert "no erratum box is named erratum-nowhere" in broken(
+        lambda d: d["equation"][n - 1].update(errata=["erratum-nowhere"]))
+    gone = "g_squash" + "_renamed"  # spelt in two parts, so that this file does not define the name
+    assert f"no source file under lstmlab/ or tests/ has {gone}" in broken(
+        lambda d: d["equation"][30].update(note=f"see `{gone}`"))
+    assert "Eq. 1 is 'not implemented' but sigmoid says it implements it" in broken(
+        lambda d: d["equation"][0].update(status="not implemented", reason="left out"))
+
+
+def test_tables_render_every_row_with_links(tmp_path):
+    html = equations.tables()
+    equations.write_source_pages(out=tmp_path)
+    for table in html.values():
+        for target in re.findall(r'href="(?:\.\./)+_static/source/([^"#]+)#L-\d+"', table):
+            assert (tmp_path / target).exists(), target
+    for n in range(1, 67):
+        assert f'id="eq-{n}"' in html["numbered"]
+    assert html["numbered"].count("_static/source/lstmlab/") >= 66
+    assert "_static/source/tests/test_errata.py.html#L-" in html["numbered"]
+    assert html["summary"].count("<li>") == len(equations.errata())
+    assert "Table 10" in html["papers"]
