@@ -157,7 +157,7 @@ def _stop(r):
 
 def overview():
     """Markdown table: every recorded row of the 1997 experiments next to the paper's numbers."""
-    header = ["row", "paper: solved; mean sequences", "ours: solved; mean (median) sequences",
+    header = ["experiment", "paper: solved; mean sequences", "ours: solved; mean (median) sequences",
               "× paper", "wrong of 2,560: ours (paper)", "sequences per network; stop",
               "wall / CPU"]
     rows = []
@@ -229,13 +229,13 @@ def plot_history(result, ax):
     """The learning curve the run recorded, one line per network."""
     name = result["experiment"]
     if name == "continual_reber":
-        for variant, v in result["variants"].items():
+        for i, (variant, v) in enumerate(result["variants"].items()):
             h = v["test_history"]
             if h:
                 x = [e["symbols"] for e in h]
                 y = np.array([e["mean_error_free_length"] for e in h])
-                ax.plot(x, y, color="C1" if "forget" in variant else "C0", alpha=0.7)
-                ax.plot([], [], color="C1" if "forget" in variant else "C0", label=variant)
+                ax.plot(x, y, color=f"C{i}", alpha=0.7)
+                ax.plot([], [], color=f"C{i}", label=variant)
         ax.set(xlabel="training symbols", ylabel="mean error-free test length", yscale="log")
         ax.legend()
         return

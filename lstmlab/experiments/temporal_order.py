@@ -23,7 +23,7 @@ FULL = {"blocks": 2, "cells_per_block": 2, "lr": 0.5, "init_scale": 0.1, "in_bia
         "trials": 20, "window": 2000, "correct_bound": 0.3, "mean_bound": 0.1, "n_test": 2560,
         "max_sequences": 1_000_000, "max_seconds": None, "record_every": 1000,
         "squashing": "text"}
-REDUCED = {**FULL, "trials": 3, "window": 500, "n_test": 512, "max_sequences": 10_000,
+REDUCED = {**FULL, "trials": 3, "window": 500, "n_test": 512, "max_sequences": 30_000,
            "record_every": 500}
 
 PAPER = {"table": "Table 9", "row": "6a, 2 relevant symbols, 4 classes", "weights": 156,
