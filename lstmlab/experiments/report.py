@@ -142,6 +142,8 @@ OVERVIEW = [
      (30, 30), 8_440),
     ("1, lr 0.5, Table 10, test after every string", "reber_table10_lr0.5_check1",
      (30, 30), 8_440),
+    ("1, 4 blocks × 1 cell, lr 0.5, Table 10 ranges", "reber_4x1_table10_lr0.5", (29, 30), 9_500),
+    ("1, 4 blocks × 1 cell, lr 0.1, Table 10 ranges", "reber_4x1_table10_lr0.1", (30, 30), 39_740),
     ("2a, p = 100", "long_lag", (18, 18), 5_040),
     ("4, adding, T = 100", "adding", (None, 10), 74_000),
     ("6a, temporal order", "temporal_order", (None, 20), 31_390),
