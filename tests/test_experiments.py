@@ -263,60 +263,7 @@ def test_report_tables_with_and_without_a_recorded_run(name, monkeypatch):
     assert "CPU time" in report.summary(result)
 
 
-# --------------------------------------------------------------------------- GRU against LSTM (Chapter 20)
-
-@pytest.mark.parametrize("kind", ["GRU", "LSTM"])
-def test_gru_vs_lstm_parameter_counts_match_torch(kind):
-    import torch
-    from lstmlab.experiments import gru_vs_lstm
-    for n_in, hidden, n_out in ((2, 9, 1), (8, 7, 4)):
-        modules = [getattr(torch.nn, kind)(n_in, hidden), torch.nn.Linear(hidden, n_out)]
-        expected = sum(p.numel() for m in modules for p in m.parameters())
-        assert gru_vs_lstm.count_parameters(kind, n_in, hidden, n_out) == expected
-        net = gru_vs_lstm.Network(kind, n_in, hidden, n_out, seed=0)
-        assert sum(v.size for v in net.params.values()) == expected
-
-
-def test_gru_vs_lstm_matched_size_is_the_closest_count():
-    from lstmlab.experiments import gru_vs_lstm
-    count = gru_vs_lstm.count_parameters
-    for n_in, lstm_hidden, n_out in ((2, 8, 1), (8, 8, 4), (8, 20, 4)):
-        target = count("LSTM", n_in, lstm_hidden, n_out)
-        best = gru_vs_lstm.matched_gru_hidden(n_in, lstm_hidden, n_out)
-        gaps = [abs(count("GRU", n_in, h, n_out) - target) for h in range(1, 4 * lstm_hidden)]
-        assert abs(count("GRU", n_in, best, n_out) - target) == min(gaps)
-
-
-@pytest.mark.parametrize("task", ["adding", "temporal_order"])
-@pytest.mark.parametrize("kind", ["GRU", "LSTM"])
-def test_gru_vs_lstm_network_gradients_central_differences(task, kind):
-    from lstmlab.experiments import gru_vs_lstm
-    from lstmlab.numpy.gradcheck import check_gradients
-    n_in, n_out = gru_vs_lstm.task_shapes()[task]
-    net = gru_vs_lstm.Network(kind, n_in, 3, n_out, seed=1)
-    setup = {"adding_T": 20}
-    batch = gru_vs_lstm.make_batch(task, setup, 4, np.random.default_rng(2))
-    # Sequences of different lengths: the read-out must take each one's own last step.
-    assert len(set(batch.lengths)) > 1
-
-    def loss():
-        return gru_vs_lstm.loss_and_grad(task, net.forward(batch), batch)[0]
-
-    _, dy = gru_vs_lstm.loss_and_grad(task, net.forward(batch), batch)
-    errors = check_gradients(loss, net.params, net.backward(dy))
-    assert max(errors.values()) <= 1e-7, errors
-
-
-def test_gru_vs_lstm_tiny_run_records_curves_and_counts():
-    result = json.loads(json.dumps(run("gru_vs_lstm", reduced=True, seed=1, quiet=True, trials=1,
-                                       max_sequences=800), default=runner._jsonable))
-    assert result["experiment"] == "gru_vs_lstm" and result["setup"]["trials"] == 1
-    for task, entry in result["tasks"].items():
-        assert set(entry["runs"]) == {"GRU", "LSTM"}
-        for runs in entry["runs"].values():
-            assert len(runs) == 1 and 0 <= runs[0]["test_error"] <= 1
-            assert [p["sequences"] for p in runs[0]["curve"]] == [32 * 25]   # record_every = 25 batches
-
+# --------------------------------------------------------------------------- Part IV (GRU against LSTM: test_gru_vs_lstm.py)
 
 def test_charlm_tiny_run_records_curve_and_samples():
     result = json.loads(json.dumps(run("charlm", reduced=True, seed=1, quiet=True, epochs=1, hidden=16,
@@ -331,30 +278,6 @@ def test_charlm_tiny_run_records_curve_and_samples():
     assert result["best"]["valid_perplexity"] < result["uniform_perplexity"] == 61
     assert set(result["samples"]) == {"0.5", "1.5"} and all(len(s) == 30 for s in result["samples"].values())
     assert result["unigram_valid_perplexity"] == pytest.approx(26.53, abs=0.01)
-
-
-def test_gru_vs_lstm_table_lists_every_trial():
-    from lstmlab.experiments import gru_vs_lstm
-    runs = {"GRU": [{"test_error": 0.0}, {"test_error": 0.5}], "LSTM": [{"test_error": 0.25}, {"test_error": 0.75}]}
-    entry = {"hidden": {"GRU": 10, "LSTM": 8}, "parameters": {"GRU": 644, "LSTM": 612}, "runs": runs}
-    text = gru_vs_lstm.table({"setup": {"n_test": 2048}, "tasks": {"temporal_order": entry}})
-    assert "| temporal order 6a | GRU | 10 | 644 | 0.000, 0.500 | 0.250 |" in text
-    assert "| temporal order 6a | LSTM | 8 | 612 | 0.250, 0.750 | 0.500 |" in text and "2,048" in text
-
-
-def test_gru_vs_lstm_forget_bias_variant_changes_only_the_forget_gate_biases():
-    from lstmlab.experiments import gru_vs_lstm
-    plain = gru_vs_lstm.Network("LSTM", 2, 4, 1, seed=3)
-    biased = gru_vs_lstm.Network("LSTM b_f=1", 2, 4, 1, seed=3)
-    total = biased.params["bias_ih_l0"] + biased.params["bias_hh_l0"]
-    np.testing.assert_array_equal(total[4:8], np.ones(4))
-    for name, value in plain.params.items():
-        if name.startswith("bias"):
-            keep = np.r_[0:4, 8:16]
-            np.testing.assert_array_equal(value[keep], biased.params[name][keep])
-        else:
-            np.testing.assert_array_equal(value, biased.params[name])
-    assert gru_vs_lstm.count_parameters("LSTM b_f=1", 2, 4, 1) == gru_vs_lstm.count_parameters("LSTM", 2, 4, 1)
 
 
 def test_reber_and_adding_use_the_fully_connected_hidden_layer():
