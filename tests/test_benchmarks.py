@@ -158,3 +158,31 @@ def test_op_counts_show_what_each_level_removes():
     # The smallest traffic of an op is its inputs and outputs: at least the 4H net inputs read and
     # h, c written, (4 + 2) * B * H float32 values per step.
     assert counts["fused"]["forward_pointwise_bytes"] >= 6 * 3 * 8 * 4
+
+
+def test_lstm1997_engine_record_and_torch_loop():
+    """The recorded engine benchmark covers every experiment and shows the issue's target on the
+    adding problem (>= 30x the lock-step engine); its torch loop computes lstm_original's weights."""
+    import importlib.util
+
+    import numpy as np
+
+    from lstmlab.datasets import tasks
+    from lstmlab.numpy import lstm_original as lo
+    record = json.loads((ROOT / "benchmarks" / "results" / "lstm1997_engine.json").read_text())
+    rows = {row["setup"]: row for row in record["rows"]}
+    assert len(rows) == 6 and all(row["engine_over_lockstep"] > 1 for row in rows.values())
+    assert rows["Exp. 4 adding, T = 100"]["engine_over_lockstep"] >= 30
+    spec = importlib.util.spec_from_file_location("bench", ROOT / "benchmarks" / "lstm1997_engine.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    topo = lo.Topology(n_in=7, n_blocks=2, cells_per_block=2, n_out=7, forget_gate=True,
+                       gate_feedback=True, g_range=(-1.0, 1.0), h_range=(-2.0, 2.0))
+    rng = np.random.default_rng(0)
+    params = lo.init_params(topo, 3, rng, scale=0.5)
+    batch = tasks.embedded_reber(3, rng)
+    weights = {k: torch.tensor(v) for k, v in params.items()}
+    bench.torch_learn_online(topo, weights, *(torch.tensor(a) for a in (batch.x, batch.d, batch.mask)), 0.5)
+    lo.learn_online(topo, params, batch.x, batch.d, batch.mask, 0.5)
+    for key in params:
+        np.testing.assert_allclose(weights[key].numpy(), params[key], rtol=0, atol=1e-12)

@@ -89,29 +89,54 @@ def test_max_abs_error_criterion():
 
 
 def test_adding_stop_rule():
-    window = runner.RecentWindow(4, size=3)
+    """The engine's window of recent errors: full, all below the bound, mean below mean_bound."""
+    from lstmlab.numpy import lstm1997_engine as engine
+    window = engine.Window(4, 3, 0.04, 0.01)
     errors = np.array([0.001, 0.001, 0.05, 0.02])
+
+    def push(values, where):
+        return [bool(engine._push(window.values[k], window.info[k], values[k], 0.04, 0.01))
+                if where[k] else None for k in range(4)]
     for _ in range(2):
-        window.push(errors, np.ones(4, dtype=bool))
-    stop = runner.adding_stop(window.values, window.full())
-    assert not stop.any()            # two sequences are fewer than the window
-    window.push(errors, np.array([True, False, True, True]))
-    assert window.full().tolist() == [True, False, True, True]
+        assert push(errors, [True] * 4) == [False] * 4   # two sequences are fewer than the window
     # trial 0: all correct, mean 0.001; trial 2: one wrong (0.05 >= 0.04); trial 3: all correct
     # but mean 0.02 >= 0.01
-    assert runner.adding_stop(window.values, window.full()).tolist() == [True, False, False, False]
-    window.push(np.array([0.039, 0, 0, 0]), np.ones(4, dtype=bool))   # wraps round: oldest out
+    assert push(errors, [True, False, True, True]) == [True, None, False, False]
+    assert np.isnan(window.recent()[1, 2]) and window.recent()[0].tolist() == [0.001] * 3
+    assert push(np.array([0.039, 0, 0, 0]), [True] * 4)[0] is False   # wraps round: mean 0.0137
     assert window.values[0].tolist() == [0.039, 0.001, 0.001]
-    assert not runner.adding_stop(window.values, window.full())[0]   # mean 0.0137
+    # a wrong sequence leaves the window only when it is pushed out
+    assert push(np.zeros(4), [True] * 4)[2] is False
+    assert push(np.zeros(4), [True] * 4)[2] is True
+
+
+def test_a_window_stops_each_network_exactly_at_the_rule():
+    """run() with a window stops a network right after the sequence where the rule holds: its
+    weights are those after just the sequences up to that one."""
+    from lstmlab.experiments import adding
+    from lstmlab.numpy import lstm1997_engine as engine
+    topo = adding.topology(setup_of("adding", reduced=True))
+    rng = np.random.default_rng(3)
+    params = lo.init_params(topo, 2, rng, scale=0.1)
+    X, D, M, L = runner.per_trial(tasks.adding(20, 2 * 12, rng), 2)
+    order = np.tile(np.arange(12), (2, 1))
+    stopping, short = ({k: v.copy() for k, v in params.items()} for _ in range(2))
+    window = engine.Window(2, 4, 1.0, 1.0)     # every error counts as correct: stops after 4
+    _, _, _, _, stopped = engine.run(topo, stopping, X, D, M, L, order, 0.5, window=window)
+    engine.run(topo, short, X, D, M, L, order[:, :4], 0.5)
+    assert stopped.tolist() == [3, 3]
+    for key in params:
+        np.testing.assert_array_equal(stopping[key], short[key])
+        assert not np.array_equal(stopping[key], params[key])
 
 
 def test_long_lag_reduced_run_records_every_check():
     """The book's curve: one point per check until the last network is solved."""
-    result = run("long_lag", reduced=True, seed=0, quiet=True, max_sequences=200)
+    result = run("long_lag", reduced=True, seed=0, quiet=True, max_sequences=200, record_every=20)
     checks = [e["sequences"] for e in result["history"]]
     assert checks == list(range(20, result["sequences_presented"] + 1, 20))
-    assert all(len(e["max_abs_error"]) == 3 for e in result["history"])
-    with pytest.raises(ValueError, match="multiple of check_every"):
+    assert all(len(e["max_abs_error"]) == result["trials"] for e in result["history"])
+    with pytest.raises(ValueError, match="multiples of check_every"):
         run("long_lag", reduced=True, quiet=True, record_every=30)
 
 
@@ -131,37 +156,30 @@ def test_long_lag_check_is_the_max_error_on_both_sequences():
     assert long_lag.solved(topo, params, pair, bound).tolist() == [w < bound for w in worst]
 
 
-def test_stream_reader_yields_one_grammatical_stream():
+def test_stream_buffers_hold_one_grammatical_stream():
+    """Refilled at the opening B of their last string, the buffers read as unbroken streams."""
     rng = np.random.default_rng(1)
     streams = continual_reber.Streams(3, 64, rng)
-    text = [[] for _ in range(3)]
-    prev_legal = None
-    for step in range(400):
-        x, d, legal = streams.current()
-        sym = x.argmax(axis=1)
-        assert np.array_equal(d, streams.x[streams.pos + 1, np.arange(3)])
-        if prev_legal is not None:
-            assert np.all(prev_legal[np.arange(3), sym] == 1)   # every symbol was legal
-        for k in range(3):
-            text[k].append(SYMBOLS[sym[k]])
-        prev_legal = legal
-        restart = np.array([step == 50, False, False])
-        streams.advance(restart)
-        if restart.any():
-            assert streams.current()[0][0].argmax() == 0          # jumped to a B
-            prev_legal = None
-    assert "".join(text[1]).count("B") > 10
+    for k in range(3):
+        sym = streams.x[k].argmax(axis=1)
+        assert sym[0] == 0 and streams.starts[k, streams.limit[k]] and streams.x[k, streams.limit[k]].argmax() == 0
+        assert np.all(streams.legal[k, np.arange(63), sym[1:]] == 1)   # every next symbol legal
+    streams.pos[:] = [streams.limit[0], 5, streams.limit[2] + 1]
+    old = streams.x[1].copy()
+    streams.refill_spent()
+    assert streams.pos.tolist() == [0, 5, 0] and np.array_equal(streams.x[1], old)
 
 
 def tiny(name):
     return {"reber": dict(trials=2, n_train=4, n_test=4, max_sequences=8, check_every=4),
-            "long_lag": dict(trials=2, p=5, max_sequences=6, check_every=3, record_every=3),
+            "long_lag": dict(trials=2, p=5, max_sequences=6, check_every=3, record_every=3, join_window=3),
             "adding": dict(trials=2, T=20, window=3, n_test=8, max_sequences=5),
+            "temporal_order": dict(trials=2, window=3, n_test=8, max_sequences=6, record_every=3),
             "continual_reber": dict(trials=2, n_test=2, test_length=40, test_every=100,
                                     max_symbols=150, buffer=128)}[name]
 
 
-@pytest.mark.parametrize("name", ["reber", "long_lag", "adding", "continual_reber"])
+@pytest.mark.parametrize("name", ["reber", "long_lag", "adding", "temporal_order", "continual_reber"])
 def test_a_tiny_run_writes_valid_json(name, tmp_path):
     result = run(name, reduced=True, seed=2, quiet=True, **tiny(name))
     path = tmp_path / f"{name}.json"
@@ -207,23 +225,33 @@ def test_plain_progress_bar_prints_few_lines(monkeypatch):
     assert 10 <= buf.getvalue().count("\n") <= 13 and "1000/1000" in buf.getvalue()
 
 
-def test_reber_all_predicted_uses_each_networks_own_strings():
-    setup = setup_of("reber", reduced=True)
-    topo = reber.topology(setup)
-    params = lo.init_params(topo, 2, np.random.default_rng(0), scale=0.2)
-    train = tasks.embedded_reber(6, np.random.default_rng(1))
-    test = tasks.embedded_reber(4, np.random.default_rng(2))
-    x, legal = reber._check_set(train, test, 2)
-    per_net = reber.all_predicted(topo, params, x, legal, 5)
+def test_reber_check_set_is_each_networks_own_strings():
+    """Network k trains on its own 256 strings and is checked on those and its own test strings;
+    the engine's verdict per string equals lstm_original's forward pass and the 1997 criterion."""
+    from lstmlab.numpy import lstm1997_engine as engine
+    setup = {**setup_of("reber", reduced=True), "trials": 2, "n_train": 3, "n_test": 2}
+    rng = np.random.default_rng(0)
+    (X, D, M, L, legal), (cX, _, _, cL, c_legal) = reber.string_sets(setup, rng)
+    again = np.random.default_rng(0)
+    train, test = tasks.embedded_reber(6, again), tasks.embedded_reber(4, again)
     for k in range(2):
-        cols = list(range(5 * k, 5 * k + 5))
-        y, _ = lo.forward(topo, runner.select(params, [k] * 5), x[:, cols])
-        assert per_net[k] == np.all(runner.legal_most_active(y, legal[:, cols]))
-    # network 0 sees training strings 0-2 and test strings 0-1
-    assert np.array_equal(x[:, 3, :], np.pad(test.x, ((0, x.shape[0] - test.x.shape[0]), (0, 0), (0, 0)))[:, 0])
+        for j in range(3):
+            col = 3 * k + j
+            np.testing.assert_array_equal(X[k, j, :L[k, j]], train.x[:train.lengths[col], col])
+            np.testing.assert_array_equal(cX[k, j], X[k, j])
+        for j in range(2):
+            col = 2 * k + j
+            np.testing.assert_array_equal(cX[k, 3 + j, :cL[k, 3 + j]], test.x[:test.lengths[col], col])
+    topo = reber.topology(setup)
+    params = lo.init_params(topo, 2, rng, scale=1.0)
+    verdict = engine.legal_predicted(topo, params, cX, c_legal, cL, np.tile(np.arange(5), (2, 1)))
+    for k in range(2):
+        for j in range(5):
+            y, _ = lo.forward(topo, runner.select(params, [k]), cX[k, j, :cL[k, j], None])
+            assert verdict[k, j] == int(runner.legal_most_active(y, c_legal[k, j, :cL[k, j], None]).all())
 
 
-@pytest.mark.parametrize("name", ["reber", "long_lag", "adding", "continual_reber"])
+@pytest.mark.parametrize("name", ["reber", "long_lag", "adding", "temporal_order", "continual_reber"])
 def test_report_tables_with_and_without_a_recorded_run(name, monkeypatch):
     from lstmlab.experiments import report
     result = json.loads(json.dumps(run(name, reduced=True, seed=4, quiet=True, **tiny(name)),
@@ -259,11 +287,10 @@ def test_reber_and_adding_use_the_fully_connected_hidden_layer():
         assert mod.topology(mod.FULL).gate_feedback
     # Experiment 4: 8 units (4 cells, 4 gates) x (bias + 2 inputs + 8 senders) + 1 x (bias + 4 cells).
     assert adding.topology(adding.FULL).n_weights == adding.PAPER["weights"] == 93
-    # Experiment 1: 12 units x (bias + 7 inputs + 12 senders) + 7 x (bias + 6 cells); the paper's
-    # 276 is this minus the 6 cell and 7 output biases.
-    assert reber.topology(reber.FULL).n_weights == 289 == reber.PAPER["weights"] + 6 + 7
-    # With only the gates biased, the paper's counts for both Reber architectures.
-    gates_only = {**reber.FULL, "unit_biases": False}
+    # Experiment 1: 12 units x (bias + 7 inputs + 12 senders) + 7 x (bias + 6 cells) = 289; the
+    # paper's 276 (the default) is this minus the 6 cell and 7 output biases.
+    assert reber.topology({**reber.FULL, "unit_biases": True}).n_weights == 289
+    gates_only = reber.FULL
     assert reber.topology(gates_only).n_weights == reber.PAPER["weights"] == 276
     assert reber.topology({**gates_only, "blocks": 4, "cells_per_block": 1}).n_weights == 264
     # records made before the options existed read as the old topology

@@ -27,6 +27,16 @@ TOPOLOGIES = {
                                               input_to_output=True),
     "gates-only-bias+feedback+hidden": lo.Topology(n_in=3, n_blocks=2, cells_per_block=2, n_out=2,
                                                    n_hidden=1, gate_feedback=True, unit_biases=False),
+    # Table 10's reading of the squashing ranges (h in [-2, 2], g in [-1, 1])
+    "table10-ranges+feedback": lo.Topology(n_in=3, n_blocks=2, cells_per_block=2, n_out=2,
+                                           gate_feedback=True, unit_biases=False,
+                                           g_range=(-1.0, 1.0), h_range=(-2.0, 2.0)),
+    # Experiment 2a as the paper counts it: no biases, cell and gate see the inputs only, g logistic
+    "no-bias+inputs-only+logistic-g": lo.Topology(n_in=3, n_blocks=1, cells_per_block=1, n_out=3,
+                                                  output_gate=False, cell_output="identity",
+                                                  input_to_output=True, unit_biases=False,
+                                                  gate_biases=False, recurrent=False,
+                                                  g_range=(0.0, 1.0)),
 }
 
 
@@ -53,7 +63,9 @@ def torch_reference(topo, params, x, d, mask, truncate):
     steps, trials = x.shape[:2]
     B, C, H = topo.n_blocks, topo.cells_per_block, topo.n_hidden
     one = torch.ones(1, dtype=torch.float64)
-    unit_bias = one if topo.unit_biases else torch.zeros(1, dtype=torch.float64)  # cells, hidden, outputs
+    zero = torch.zeros(1, dtype=torch.float64)
+    unit_bias = one if topo.unit_biases else zero  # cells, hidden, outputs
+    gate_bias = one if topo.gate_biases else zero
 
     def squash(z, lo_, hi):
         return lo_ + (hi - lo_) / (1.0 + torch.exp(-z))
@@ -70,7 +82,9 @@ def torch_reference(topo, params, x, d, mask, truncate):
             recurrent = torch.cat([cells_prev, hidden_prev, gates_prev])
             if truncate:
                 recurrent = recurrent.detach()
-            signal = torch.cat([one, xt[t, n], recurrent])
+            if not topo.recurrent:
+                recurrent = torch.zeros_like(recurrent)
+            signal = torch.cat([gate_bias, xt[t, n], recurrent])
             cell_signal = torch.cat([unit_bias, xt[t, n], recurrent])
             cell_outputs = []
             new_states = []
@@ -83,10 +97,10 @@ def torch_reference(topo, params, x, d, mask, truncate):
                     gate_values[kind].append(value)
                 for k in range(C):
                     j = m * C + k
-                    g = squash(weights["W_c"][n, j] @ cell_signal, -2.0, 2.0)
+                    g = squash(weights["W_c"][n, j] @ cell_signal, *topo.g_range)
                     s = y_phi * states[j] + y_in * g
                     new_states.append(s)
-                    h = squash(s, -1.0, 1.0) if topo.cell_output == "h" else s
+                    h = squash(s, *topo.h_range) if topo.cell_output == "h" else s
                     cell_outputs.append(y_out * h)
             states = new_states
             s_history.append(states)
@@ -154,9 +168,13 @@ def test_truncated_gradient_equals_detached_autograd(name, seed):
     assert abs(err - ref_err) <= 1e-12 * ref_err
     for key in params:
         assert relative_error(grads[key], ref[key]) <= 1e-12, key
-    # The truncation is real: the exact gradient differs in the gate and cell weights.
+    # The truncation is real: the exact gradient differs in the gate and cell weights (without
+    # recurrent connections nothing is cut and the two agree).
     _, full = lo.full_gradient(topo, params, x, d, mask)
-    assert relative_error(grads["W_in"], full["W_in"]) > 1e-4
+    if topo.recurrent:
+        assert relative_error(grads["W_in"], full["W_in"]) > 1e-4
+    else:
+        assert relative_error(grads["W_in"], full["W_in"]) <= 1e-12
     # Output units see no truncated path: both gradients agree there.
     assert relative_error(grads["W_o"], full["W_o"]) <= 1e-12
 
@@ -354,3 +372,33 @@ def test_gates_only_bias_disconnects_the_other_biases():
     # The same network with every unit biased is a different function of the same weights.
     biased = lo.Topology(**{**topo.__dict__, "unit_biases": True})
     assert lo.loss(biased, params, x, d, mask) != before
+
+
+def test_weight_counts_of_the_1997_papers_setups():
+    """The weight counts the 1997 paper prints: 276 / 264 (Exp. 1, gates only biased), 10,504
+    (Exp. 2a: no biases, cell and gate see the inputs only), 93 (Exp. 4), 156 (Exp. 6a)."""
+    reber = dict(n_in=7, n_out=7, gate_feedback=True, unit_biases=False)
+    assert lo.Topology(n_blocks=3, cells_per_block=2, **reber).n_weights == 276
+    assert lo.Topology(n_blocks=4, cells_per_block=1, **reber).n_weights == 264
+    long_lag = lo.Topology(n_in=101, n_blocks=1, cells_per_block=1, n_out=101, output_gate=False,
+                           cell_output="identity", input_to_output=True, unit_biases=False,
+                           gate_biases=False, recurrent=False)
+    assert long_lag.n_weights == 101 * (101 + 1) + 2 * 101 == 10_504
+    order = lo.Topology(n_in=8, n_blocks=2, cells_per_block=2, n_out=4, gate_feedback=True)
+    assert order.n_weights == 8 * 16 + 12 + 4 * 4 == 156
+
+
+def test_inputs_only_units_ignore_the_recurrent_columns():
+    """recurrent=False, gate_biases=False: those columns are zero at init, have no effect and get a
+    zero gradient, like the bias columns of unit_biases=False."""
+    topo = TOPOLOGIES["no-bias+inputs-only+logistic-g"]
+    params, x, d, mask = make_problem(topo, seed=15)
+    np.testing.assert_array_equal(params["W_in"][:, :, 0], 0.0)
+    np.testing.assert_array_equal(params["W_c"][:, :, 1 + topo.n_in:], 0.0)
+    before = lo.loss(topo, params, x, d, mask)
+    params["W_in"][:, :, 0] = 3.0
+    params["W_c"][:, :, 1 + topo.n_in:] = -2.0
+    assert lo.loss(topo, params, x, d, mask) == before
+    _, truncated = lo.truncated_gradient(topo, params, x, d, mask)
+    np.testing.assert_array_equal(truncated["W_in"][:, :, 0], 0.0)
+    np.testing.assert_array_equal(truncated["W_c"][:, :, 1 + topo.n_in:], 0.0)

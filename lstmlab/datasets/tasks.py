@@ -180,8 +180,9 @@ def adding(T, n, rng):
         markers = np.zeros(length)
         markers[0] = markers[-1] = -1.0
         k1 = rng.integers(10)
-        unmarked = [k for k in range(length) if k != k1][:T // 2 - 1]
-        k2 = unmarked[rng.integers(len(unmarked))]
+        # X2: the u-th of the first T // 2 - 1 positions other than k1
+        u = rng.integers(T // 2 - 1)
+        k2 = u + int(u >= k1)
         markers[[k1, k2]] = 1.0
         if markers[0] == 1.0:
             values[0] = 0.0

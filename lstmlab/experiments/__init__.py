@@ -6,12 +6,13 @@ against LSTM and the character-level language model (Part IV).
 """
 
 import importlib
+import inspect
 import sys
 import time
 
 from lstmlab.experiments import runner
 
-NAMES = ("reber", "long_lag", "adding", "continual_reber", "gru_vs_lstm", "charlm")
+NAMES = ("reber", "long_lag", "adding", "temporal_order", "continual_reber", "gru_vs_lstm", "charlm")
 
 
 def module(name):
@@ -32,8 +33,10 @@ def setup_of(name, reduced=False, **overrides):
     return setup
 
 
-def run(name, reduced=False, seed=0, progress_file=None, quiet=False, argv=None, **overrides):
-    """Run one experiment and return its JSON-ready record (see :func:`runner.record`)."""
+def run(name, reduced=False, seed=0, progress_file=None, quiet=False, argv=None, out=None,
+        **overrides):
+    """Run one experiment and return its JSON-ready record (see :func:`runner.record`). With ``out``
+    a long run also saves its record so far to that file every minute (``stopped_by: running``)."""
     mod = module(name)
     setup = setup_of(name, reduced, **overrides)
 
@@ -41,10 +44,16 @@ def run(name, reduced=False, seed=0, progress_file=None, quiet=False, argv=None,
         return runner.Progress(total, desc, file=progress_file or sys.stderr, disable=quiet)
 
     start, cpu = time.perf_counter(), time.process_time()
-    outcome = mod.run(setup, seed, progress)
-    wall = time.perf_counter() - start
-    result = runner.record(name, setup, outcome, wall, seed, reduced, argv)
-    # the machine is shared: the CPU time says what the run itself cost
-    result["cpu_time_s"] = round(time.process_time() - cpu, 2)
-    result["paper"] = mod.PAPER
-    return result
+
+    def result_of(outcome):
+        result = runner.record(name, setup, outcome, time.perf_counter() - start, seed, reduced, argv)
+        # the machine is shared: the CPU time says what the run itself cost
+        result["cpu_time_s"] = round(time.process_time() - cpu, 2)
+        result["paper"] = mod.PAPER
+        return result
+
+    extra = {}
+    if "checkpoint" in inspect.signature(mod.run).parameters:
+        extra["checkpoint"] = runner.Checkpoint(
+            (lambda outcome: runner.write(result_of(outcome), out)) if out else None)
+    return result_of(mod.run(setup, seed, progress, **extra))

@@ -3,6 +3,7 @@
 
 import argparse
 import json
+import signal
 import sys
 
 from lstmlab.experiments import NAMES, run, runner
@@ -37,7 +38,9 @@ def main(argv=None):
     parser.add_argument("--out", help="JSON file for the result (default: print it)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
-    result = run(args.name, reduced=args.reduced, seed=args.seed, quiet=args.quiet,
+    # a run stopped from outside (kill, Ctrl-C) ends its loop and is recorded as "interrupted"
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    result = run(args.name, reduced=args.reduced, seed=args.seed, quiet=args.quiet, out=args.out,
                  argv=["python", "-m", "lstmlab.experiments", *argv],
                  trials=args.trials, max_sequences=args.max_sequences,
                  max_seconds=args.max_seconds, **dict(args.set))

@@ -4,6 +4,13 @@ Every trial is its own network with its own 256 training and 256 test strings. T
 presented in a fresh random order each epoch, one weight update after every symbol. After every
 ``check_every`` sequences each unsolved network is frozen and tested: it has succeeded when, for
 every symbol of every training and test string, the legal next symbols are its most active outputs.
+The test stops at a network's first wrong string and starts the next test with that string, which
+gives the same verdict at a fraction of the cost, so that ``check_every=1`` (a test after every
+string) is affordable; every ``record_every`` sequences all strings are counted for the curve.
+
+Settings for the paper's open questions: ``squashing`` "text" (Sec. 5.1 and App. A.1: g in [-2, 2],
+h in [-1, 1]) or "table10" (the legend of Table 10: h in [-2, 2], g in [-1, 1]); ``in_bias_scale``
+draws the input-gate biases from [-s, s] instead of [-init_scale, init_scale].
 """
 
 import time
@@ -12,16 +19,23 @@ import numpy as np
 
 from lstmlab.datasets import tasks
 from lstmlab.experiments import runner
+from lstmlab.numpy import lstm1997_engine as engine
 from lstmlab.numpy import lstm_original as lo
 
+SQUASHING = {"text": {"g_range": (-2.0, 2.0), "h_range": (-1.0, 1.0)},
+             "table10": {"g_range": (-1.0, 1.0), "h_range": (-2.0, 2.0)}}
+
 FULL = {"blocks": 3, "cells_per_block": 2, "lr": 0.5, "init_scale": 0.2,
-        "out_bias": [-1.0, -2.0, -3.0], "n_train": 256, "n_test": 256, "trials": 30,
-        "max_sequences": 100_000, "check_every": 256,
-        "max_seconds": None, "gate_feedback": True, "unit_biases": True}
-REDUCED = {**FULL, "trials": 3, "max_sequences": 12_288, "check_every": 512}
+        "out_bias": [-1.0, -2.0, -3.0], "in_bias_scale": None, "n_train": 256, "n_test": 256,
+        "trials": 30, "max_sequences": 100_000, "check_every": 256, "record_every": 2560,
+        "max_seconds": None, "gate_feedback": True, "unit_biases": False, "squashing": "text"}
+REDUCED = {**FULL, "trials": 10, "max_sequences": 20_480, "record_every": 1024}
 
 PAPER = {"table": "Table 1", "row": "LSTM, 3 blocks x 2 cells, lr 0.5", "weights": 276,
          "trials": 30, "success_rate": 1.00, "mean_sequences": 8440}
+#: every LSTM row of Table 1: (blocks, cells per block, lr) -> (% success, mean sequences)
+PAPER_ROWS = {(4, 1, 0.1): (100, 39_740), (3, 2, 0.1): (100, 21_730), (3, 2, 0.2): (97, 14_060),
+              (4, 1, 0.5): (97, 9_500), (3, 2, 0.5): (100, 8_440)}
 
 
 def topology(setup):
@@ -29,82 +43,96 @@ def topology(setup):
     # unit_biases=False biases the gates only, as the paper's weight counts imply
     return lo.Topology(n_in=7, n_blocks=setup["blocks"], cells_per_block=setup["cells_per_block"],
                        n_out=7, gate_feedback=setup.get("gate_feedback", False),
-                       unit_biases=setup.get("unit_biases", True))
+                       unit_biases=setup.get("unit_biases", True),
+                       **SQUASHING[setup.get("squashing", "text")])
 
 
-def strings_predicted(topo, params, x, legal, per_trial):
-    """Per network and string: are the legal next symbols the most active outputs at every step?
-
-    x, legal: (T, N * per_trial, 7), each network's strings side by side (trial-major).
-    Returns a bool array (N, per_trial).
-    """
-    n = params["W_o"].shape[0]
-    y, _ = lo.forward(topo, runner.tile_params(params, per_trial), x)
-    return np.all(runner.legal_most_active(y, legal), axis=0).reshape(n, per_trial)
+def init(topo, setup, rng):
+    n = setup["trials"]
+    params = lo.init_params(topo, n, rng, scale=setup["init_scale"], out_bias=setup["out_bias"])
+    if setup.get("in_bias_scale") is not None:
+        params["W_in"][:, :, 0] = rng.uniform(-setup["in_bias_scale"], setup["in_bias_scale"],
+                                              size=(n, topo.n_blocks))
+    return params
 
 
-def all_predicted(topo, params, x, legal, per_trial):
-    """Per network: the 1997 success criterion, every string of its own set predicted."""
-    return strings_predicted(topo, params, x, legal, per_trial).all(axis=1)
+def string_sets(setup, rng):
+    """Each network's training strings and its check set (training then test strings), as engine
+    arrays: (X, D, M, L, legal) with a leading trial axis."""
+    n = setup["trials"]
+    train = tasks.embedded_reber(n * setup["n_train"], rng)
+    test = tasks.embedded_reber(n * setup["n_test"], rng)
+    steps = max(train.x.shape[0], test.x.shape[0])
+    sets = []
+    for batch in (train, test):
+        pad = ((0, steps - batch.x.shape[0]), (0, 0), (0, 0))
+        padded = tasks.Batch(np.pad(batch.x, pad), np.pad(batch.d, pad), np.pad(batch.mask, pad[:2]),
+                             batch.lengths, np.pad(batch.legal, pad))
+        X, D, M, L = runner.per_trial(padded, n)
+        legal = runner.per_trial(tasks.Batch(padded.legal, padded.d, padded.mask, padded.lengths), n)[0]
+        sets.append((X, D, M, L, legal))
+    check = tuple(np.concatenate(pair, axis=1) for pair in zip(*sets))
+    return sets[0], check
 
 
-def run(setup, seed, progress=None):
-    """Train ``setup["trials"]`` networks in lock-step; returns the outcome dict for the record."""
+def run(setup, seed, progress=None, checkpoint=None):
+    """Train ``setup["trials"]`` networks; returns the outcome dict for the record."""
+    if setup["record_every"] % setup["check_every"]:
+        raise ValueError(f"record_every ({setup['record_every']}) must be a multiple of check_every "
+                         f"({setup['check_every']})")
     rng = np.random.default_rng(seed)
     topo = topology(setup)
     n, n_train = setup["trials"], setup["n_train"]
-    params = lo.init_params(topo, n, rng, scale=setup["init_scale"], out_bias=setup["out_bias"])
-    train = tasks.embedded_reber(n * n_train, rng)
-    test = tasks.embedded_reber(n * setup["n_test"], rng)
-    x, legal = _check_set(train, test, n)
-    per_trial = n_train + setup["n_test"]
+    params = init(topo, setup, rng)
+    (X, D, M, L, _), (cX, _, _, cL, c_legal) = string_sets(setup, rng)
+    n_check = cX.shape[1]
 
     solved_at = [None] * n
     start, seen, stopped_by = time.perf_counter(), 0, "max_sequences"
     active = np.ones(n, dtype=bool)
+    first_wrong = np.zeros(n, dtype=int)      # the string the next test starts with
     fraction, history = np.zeros(n), []
+    perm, pos = None, n_train
     bar = progress(setup["max_sequences"], "reber") if progress else None
-    while seen < setup["max_sequences"] and active.any():
-        perm = np.stack([k * n_train + rng.permutation(n_train) for k in range(n)])
-        for j in range(n_train):
-            cols = perm[:, j]
-            steps = int(train.lengths[cols].max())
-            rate = np.where(active, setup["lr"], 0.0)
-            lo.learn_online(topo, params, train.x[:steps, cols], train.d[:steps, cols],
-                            train.mask[:steps, cols], rate)
-            seen += 1
+
+    def outcome(stop):
+        return runner.outcome(solved_at, setup, seen, active, stop, topo, history)
+    try:
+        while seen < setup["max_sequences"] and active.any():
+            k = min(setup["check_every"], setup["max_sequences"] - seen)
+            order = np.empty((n, k), dtype=int)
+            for j in range(k):   # each network's strings in a fresh random order every epoch
+                if pos == n_train:
+                    perm, pos = np.stack([rng.permutation(n_train) for _ in range(n)]), 0
+                order[:, j] = perm[:, pos]
+                pos += 1
+            order[~active] = -1
+            engine.run(topo, params, X, D, M, L, order, setup["lr"])
+            seen += k
             if seen % setup["check_every"] == 0:
-                idx = np.flatnonzero(active)
-                cols_chk = (idx[:, None] * per_trial + np.arange(per_trial)).ravel()
-                ok = strings_predicted(topo, runner.select(params, idx), x[:, cols_chk],
-                                       legal[:, cols_chk], per_trial)
-                fraction[idx] = ok.mean(axis=1)
-                history.append({"sequences": seen, "fraction_strings_correct": fraction.tolist()})
-                done = ok.all(axis=1)
-                for k in idx[done]:
-                    solved_at[k] = seen
-                active[idx[done]] = False
-            if bar:
-                bar.update(1, solved=n - int(active.sum()))
-            if setup["max_seconds"] and time.perf_counter() - start > setup["max_seconds"]:
+                rest = np.arange(n_check)[None] != first_wrong[:, None]
+                check = np.concatenate([first_wrong[:, None],
+                                        np.arange(n_check)[None].repeat(n, 0)[rest].reshape(n, -1)], 1)
+                check[~active] = -1
+                verdict = engine.legal_predicted(topo, params, cX, c_legal, cL, check, stop_at_first=True)
+                wrong = verdict == 0
+                has_wrong = wrong.any(axis=1)
+                first_wrong[has_wrong] = check[has_wrong, wrong[has_wrong].argmax(axis=1)]
+                done = active & ~has_wrong
+                for trial in np.flatnonzero(done):
+                    solved_at[trial] = seen
+                if seen % setup["record_every"] == 0 or done.any():
+                    every = np.where(active[:, None], np.arange(n_check)[None], -1)
+                    counted = engine.legal_predicted(topo, params, cX, c_legal, cL, every)
+                    fraction[active] = (counted[active] == 1).mean(axis=1)
+                    history.append({"sequences": seen, "fraction_strings_correct": fraction.tolist()})
+                active &= ~done
+            if runner.after_block(bar, k, n - int(active.sum()), checkpoint,
+                                  lambda: outcome("running"), setup, start):
                 stopped_by = "max_seconds"
-            if seen >= setup["max_sequences"] or not active.any() or stopped_by == "max_seconds":
                 break
-        if stopped_by == "max_seconds":
-            break
+    except KeyboardInterrupt:
+        stopped_by = "interrupted"
     if bar:
         bar.close(solved=n - int(active.sum()))
-    return runner.outcome(solved_at, setup, seen, active, stopped_by, topo, history)
-
-
-def _check_set(train, test, n):
-    """Inputs and legal sets of every network's training and test strings, trial-major, padded."""
-    steps = max(train.x.shape[0], test.x.shape[0])
-
-    def per_trial(m):
-        m = np.pad(m, ((0, steps - m.shape[0]), (0, 0), (0, 0)))
-        return m.reshape(steps, n, -1, m.shape[2])
-
-    x = np.concatenate([per_trial(train.x), per_trial(test.x)], axis=2)
-    legal = np.concatenate([per_trial(train.legal), per_trial(test.legal)], axis=2)
-    return x.reshape(steps, -1, 7), legal.reshape(steps, -1, 7)
+    return outcome(stopped_by)

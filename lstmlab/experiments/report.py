@@ -10,6 +10,21 @@ import numpy as np
 RESULTS = Path(os.environ.get("LSTMLAB_RESULTS", Path(__file__).resolve().parents[2] / "results")) / "experiments"
 
 
+def engine_speed():
+    """Markdown table of the engine benchmark's record (benchmarks/results/lstm1997_engine.json)."""
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "lstm1997_engine.json"
+    if not path.exists():
+        return "The engine benchmark has not been recorded."
+    rows = []
+    for row in json.loads(path.read_text())["rows"]:
+        sps = row["sequences_per_second"]
+        rows.append([row["setup"], row["trials"], row["weights"], f"{sps['engine']:,.0f}",
+                     f"{sps['lockstep']:,.0f}", f"{sps['torch loop']:,.0f}",
+                     f"{row['engine_over_lockstep']:.1f}×", f"{row['engine_over_torch_loop']:.1f}×"])
+    return table(["setup", "networks", "weights", "engine", "lock-step NumPy", "torch loop",
+                  "engine / lock-step", "engine / torch"], rows)
+
+
 def load(name):
     """The recorded full-size result of an experiment, or None if none was recorded."""
     path = RESULTS / f"{name}.json"
@@ -82,12 +97,14 @@ def adding_table(r):
 def continual_table(r):
     header = ["", "networks", "% perfect", "mean streams to perfect", "% good", "% rest",
               "test streams", "run"]
-    rows = [["paper, standard LSTM", 100, 0, "—", 1, 99, "10 × 100,000", "—"],
+    rows = [["paper, standard LSTM with external reset", 100, 74, "7,441", 0, 26, "10 × 100,000", "—"],
+            ["paper, standard LSTM", 100, 0, "—", 1, 99, "10 × 100,000", "—"],
             ["paper, forget gates", 100, 18, "18,889", 29, 53, "10 × 100,000", "—"]]
     if r:
         setup = r["setup"]
         for name, v in r["variants"].items():
-            stop = "time budget used up" if v["stopped_by"] == "max_seconds" else v["stopped_by"]
+            stop = {"max_seconds": "time budget used up", "max_symbols": "symbol cap reached",
+                    "interrupted": "stopped from outside"}.get(v["stopped_by"], v["stopped_by"])
             rows.append([f"ours, {name}", v["networks"], _pct(v["perfect"]),
                          _num(v["mean_sequences"]), _pct(v["good"]), _pct(v["rest"]),
                          f"{setup['n_test']} × {setup['test_length']:,}",
@@ -97,8 +114,96 @@ def continual_table(r):
     return table(header, rows)
 
 
+def temporal_order_table(r):
+    header = ["", "networks", "weights", "% stopped by the criterion", "mean (median) sequences",
+              "wrong of 2,560 at the end (median, range)", "run"]
+    rows = [["paper (Table 9, 6a)", 20, 156, "—", "31,390", "1 (never more than 3)", "—"]]
+    if r:
+        wrong = r["test_wrong"]
+        rows.append(["ours", r["trials"], r["weights_per_network"], _pct(r["success_rate"]),
+                     f"{_num(r['mean_sequences'])} ({_num(r['median_sequences'])})",
+                     f"{_num(np.median(wrong))} ({min(wrong)}–{max(wrong)})", _run_note(r)])
+    else:
+        rows.append(["ours", "not run", "", "", "", "", ""])
+    return table(header, rows)
+
+
 TABLES = {"reber": reber_table, "long_lag": long_lag_table, "adding": adding_table,
-          "continual_reber": continual_table}
+          "temporal_order": temporal_order_table, "continual_reber": continual_table}
+
+#: the rows of the overview: label, record name, the paper's networks solved of trained (None:
+#: not tabulated) and mean sequences to success
+OVERVIEW = [
+    ("1, lr 0.5, text ranges", "reber_text_lr0.5", (30, 30), 8_440),
+    ("1, lr 0.5, Table 10 ranges", "reber_table10_lr0.5", (30, 30), 8_440),
+    ("1, lr 0.1, text ranges", "reber_text_lr0.1", (30, 30), 21_730),
+    ("1, lr 0.1, Table 10 ranges", "reber_table10_lr0.1", (30, 30), 21_730),
+    ("1, lr 0.5, Table 10, input-gate biases in [-0.1, 0.1]", "reber_table10_lr0.5_inbias0.1",
+     (30, 30), 8_440),
+    ("1, lr 0.5, Table 10, test after every string", "reber_table10_lr0.5_check1",
+     (30, 30), 8_440),
+    ("1, 4 blocks × 1 cell, lr 0.5, Table 10 ranges", "reber_4x1_table10_lr0.5", (29, 30), 9_500),
+    ("1, 4 blocks × 1 cell, lr 0.1, Table 10 ranges", "reber_4x1_table10_lr0.1", (30, 30), 39_740),
+    ("2a, p = 100", "long_lag", (18, 18), 5_040),
+    ("4, adding, T = 100", "adding", (None, 10), 74_000),
+    ("6a, temporal order", "temporal_order", (None, 20), 31_390),
+]
+PAPER_WRONG = {"adding": "1", "temporal_order": "1"}
+
+
+def _stop(r):
+    return {"all solved": "all solved", "max_sequences": "sequence cap",
+            "max_seconds": "time budget", "running": "still running when read",
+            "interrupted": "stopped from outside"}.get(r["stopped_by"], r["stopped_by"])
+
+
+def overview():
+    """Markdown table: every recorded row of the 1997 experiments next to the paper's numbers."""
+    header = ["experiment", "paper: solved; mean sequences", "ours: solved; mean (median) sequences",
+              "× paper", "wrong of 2,560: ours (paper)", "sequences per network; stop",
+              "wall / CPU"]
+    rows = []
+    for label, name, (p_solved, p_trials), p_mean in OVERVIEW:
+        r = load(name)
+        paper = f"{p_solved if p_solved is not None else '—'} of {p_trials}; {p_mean:,}"
+        if r is None:
+            rows.append([label, paper, "not recorded", "", "", "", ""])
+            continue
+        wrong = r.get("test_wrong")
+        wrong = (f"{_num(np.median(wrong))} ({min(wrong)}–{max(wrong)}) ({PAPER_WRONG[name]})"
+                 if wrong else "—")
+        ratio = f"{r['mean_sequences'] / p_mean:.1f}" if r["mean_sequences"] else "—"
+        rows.append([label, paper, f"{r['successes']} of {r['trials']}; "
+                     f"{_num(r['mean_sequences'])} ({_num(r['median_sequences'])})", ratio, wrong,
+                     f"{r['sequences_presented']:,}; {_stop(r)}",
+                     f"{r['wall_time_s'] / 60:.0f} / {r.get('cpu_time_s', float('nan')) / 60:.1f} min"])
+    return table(header, rows)
+
+
+def solved_by(r, budgets):
+    """Share of networks solved within each budget of sequences."""
+    done = [s for s in r["sequences_to_success"] if s is not None]
+    return [sum(s <= b for s in done) / r["trials"] for b in budgets]
+
+
+def plot_solved_at(rows, ax):
+    """One line of dots per record: the sequences each network needed (unsolved ones at the right,
+    counted), and the paper's mean as a red bar. rows: (label, record, paper mean)."""
+    for i, (_label, r, paper_mean) in enumerate(rows):
+        done = np.array([s for s in r["sequences_to_success"] if s is not None], dtype=float)
+        jitter = np.random.default_rng(i).uniform(-0.15, 0.15, size=len(done))
+        ax.scatter(done, i + jitter, s=12, color="C0", alpha=0.7)
+        if len(done):
+            ax.plot([np.mean(done)] * 2, [i - 0.3, i + 0.3], color="C0", lw=2)
+        ax.plot([paper_mean] * 2, [i - 0.3, i + 0.3], color="C3", lw=2)
+        failed = r["trials"] - len(done)
+        ax.annotate(f"{len(done)}/{r['trials']} solved; {failed} not by {r['sequences_presented']:,}",
+                    (1.01, i), xycoords=("axes fraction", "data"), va="center", fontsize=8)
+    ax.set_yticks(range(len(rows)), [label for label, _, _ in rows], fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("training sequences to success (dots: our networks, blue bar: our mean, "
+                  "red bar: the paper's mean)")
+    ax.invert_yaxis()
 
 
 def comparison(name):
@@ -114,8 +219,10 @@ def summary(result):
                  for name, v in result["variants"].items()]
         body = "; ".join(parts)
     else:
-        body = (f"{result['successes']} of {result['trials']} networks succeeded, after "
-                f"{result['sequences_to_success']} sequences")
+        done = [s for s in result["sequences_to_success"] if s is not None]
+        body = (f"{result['successes']} of {result['trials']} networks succeeded"
+                + (f", after {', '.join(f'{s:,}' for s in sorted(done))} sequences" if done else "")
+                + f" ({result['sequences_presented']:,} presented)")
     return (f"{body}. Wall time {result['wall_time_s']:.0f} s, CPU time "
             f"{result.get('cpu_time_s', float('nan')):.0f} s.")
 
@@ -124,24 +231,26 @@ def plot_history(result, ax):
     """The learning curve the run recorded, one line per network."""
     name = result["experiment"]
     if name == "continual_reber":
-        for variant, v in result["variants"].items():
+        for i, (variant, v) in enumerate(result["variants"].items()):
             h = v["test_history"]
             if h:
                 x = [e["symbols"] for e in h]
                 y = np.array([e["mean_error_free_length"] for e in h])
-                ax.plot(x, y, color="C1" if "forget" in variant else "C0", alpha=0.7)
-                ax.plot([], [], color="C1" if "forget" in variant else "C0", label=variant)
+                ax.plot(x, y, color=f"C{i}", alpha=0.7)
+                ax.plot([], [], color=f"C{i}", label=variant)
         ax.set(xlabel="training symbols", ylabel="mean error-free test length", yscale="log")
         ax.legend()
         return
     key, label = {"reber": ("fraction_strings_correct", "fraction of strings predicted"),
                   "long_lag": ("max_abs_error", "max |error| on the two sequences"),
-                  "adding": ("mean_abs_error", "mean |error| (block of sequences)")}[name]
+                  "adding": ("mean_abs_error", "mean |error| (block of sequences)"),
+                  "temporal_order": ("fraction_wrong", "fraction of sequences wrong (block)")}[name]
     h = result["history"]
     if not h:
         return
     x = [e["sequences"] for e in h]
-    y = np.array([e[key] for e in h], dtype=float)
+    # null: a network already solved and no longer trained
+    y = np.array([[np.nan if v is None else v for v in e[key]] for e in h], dtype=float)
     ax.plot(x, y, alpha=0.8)
     ax.set(xlabel="training sequences", ylabel=label)
     if name == "long_lag":

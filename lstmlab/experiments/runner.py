@@ -49,9 +49,9 @@ class Progress:
         if interactive and now - self._last_draw > 0.5:
             self._draw("\r", info)
             self._last_draw = now
-        elif not interactive and tenth > self._last_tenth:
-            self._draw("", info, end="\n")
-            self._last_tenth = tenth
+        elif not interactive and (tenth > self._last_tenth or now - self._last_draw > 60):
+            self._draw("", info, end="\n")   # a log line every tenth and at least every minute
+            self._last_tenth, self._last_draw = tenth, now
 
     def _draw(self, prefix, info, end=""):
         frac = self.done / max(self.total, 1)
@@ -97,31 +97,30 @@ def max_abs_error_below(y, d, mask, bound):
     return max_abs_error(y, d, mask) < bound
 
 
-class RecentWindow:
-    """The last ``size`` values of a per-trial quantity (the adding and temporal-order stop rule)."""
-
-    def __init__(self, n_trials, size):
-        self.values = np.full((n_trials, size), np.nan)
-        self.count = np.zeros(n_trials, dtype=int)
-        self.size = size
-
-    def push(self, value, where):
-        """Append value[n] for every trial n where ``where[n]`` holds."""
-        idx = np.flatnonzero(where)
-        self.values[idx, self.count[idx] % self.size] = value[idx]
-        self.count[idx] += 1
-
-    def full(self):
-        return self.count >= self.size
+def per_trial(batch, n):
+    """A task batch of n * k sequences (T, n * k, ...), trial-major, as the engine's per-trial arrays
+    X (n, k, T, I), D (n, k, T, O), M (n, k, T), L (n, k)."""
+    def split(a):
+        a = np.moveaxis(a, 1, 0)
+        return np.ascontiguousarray(a.reshape(n, a.shape[0] // n, *a.shape[1:]))
+    return split(batch.x), split(batch.d), split(batch.mask), batch.lengths.reshape(n, -1)
 
 
-def adding_stop(window_abs_errors, full, correct_bound=0.04, mean_bound=0.01):
-    """1997 stop rule of the adding problem, per trial: the window of recent sequences is full,
-    every one of them was correct (|error| < 0.04) and their mean absolute error is below 0.01."""
-    # NaN marks an empty slot; it compares False, so a window that is not full never passes.
-    ok = full & np.all(window_abs_errors < correct_bound, axis=1)
-    mean = np.mean(np.nan_to_num(window_abs_errors, nan=np.inf), axis=1)
-    return ok & (mean < mean_bound)
+def fresh(make, n, k, active):
+    """Engine arrays of k fresh sequences for each active trial (``make(count)`` returns a task batch
+    of count sequences), and the order that has the inactive trials skip them."""
+    rows = np.flatnonzero(active)
+    X, D, M, L = per_trial(make(len(rows) * k), len(rows))
+    full = [np.zeros((n,) + a.shape[1:], dtype=a.dtype) for a in (X, D, M, L)]
+    for f, a in zip(full, (X, D, M, L)):
+        f[rows] = a
+    order = np.where(active[:, None], np.arange(k)[None], -1)
+    return (*full, order)
+
+
+def nan_to_none(values):
+    """A list for JSON, NaN (no value: a network no longer trained) written as null."""
+    return [None if v is None or np.isnan(v) else float(v) for v in values]
 
 
 def tile_params(params, repeats):
@@ -133,6 +132,29 @@ def tile_params(params, repeats):
 def select(params, trials):
     """The weights of a subset of trials."""
     return {name: w[trials] for name, w in params.items()}
+
+
+class Checkpoint:
+    """Saves a run's outcome so far (``make()`` builds it) at most every ``every`` seconds, so that a
+    long run stopped from outside leaves a record of how far it got."""
+
+    def __init__(self, save=None, every=60.0):
+        self.save, self.every, self.last = save, every, time.perf_counter()
+
+    def __call__(self, make):
+        if self.save and time.perf_counter() - self.last > self.every:
+            self.save(make())
+            self.last = time.perf_counter()
+
+
+def after_block(bar, k, solved, checkpoint, make_outcome, setup, start):
+    """The end of a block of k sequences: progress bar, record so far; True when the time budget
+    (``max_seconds``, if any) is used up."""
+    if bar:
+        bar.update(k, solved=solved)
+    if checkpoint:
+        checkpoint(make_outcome)
+    return bool(setup["max_seconds"]) and time.perf_counter() - start > setup["max_seconds"]
 
 
 # --------------------------------------------------------------------------- results

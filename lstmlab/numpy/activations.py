@@ -43,18 +43,28 @@ def tanh_prime(y):
     return 1.0 - y * y
 
 
+def scaled_sigmoid(s, low, high):
+    """A logistic sigmoid stretched to [low, high]: (high - low) sigma(s) + low (g and h of 1997)."""
+    return (high - low) * sigmoid(s) + low
+
+
+def scaled_sigmoid_prime(y, low, high):
+    """Derivative of the stretched sigmoid through its output y: (high - low) sigma (1 - sigma)."""
+    sigma = (y - low) / (high - low)
+    return (high - low) * sigma * (1.0 - sigma)
+
+
 def g_squash(s):
     """Cell input squashing g of the 1997 LSTM (Eq. 31): a sigmoid scaled to [-2, 2].
 
     Implements: Eq. 31.
     """
-    return 4.0 * sigmoid(s) - 2.0
+    return scaled_sigmoid(s, -2.0, 2.0)
 
 
 def g_squash_prime(y):
     """Derivative of g through its output y: 4 sigma (1 - sigma) with sigma = (y + 2) / 4."""
-    sigma = (y + 2.0) / 4.0
-    return 4.0 * sigma * (1.0 - sigma)
+    return scaled_sigmoid_prime(y, -2.0, 2.0)
 
 
 def h_squash(s):
@@ -62,13 +72,12 @@ def h_squash(s):
 
     Implements: Eq. 33.
     """
-    return 2.0 * sigmoid(s) - 1.0
+    return scaled_sigmoid(s, -1.0, 1.0)
 
 
 def h_squash_prime(y):
     """Derivative of h through its output y: 2 sigma (1 - sigma) with sigma = (y + 1) / 2."""
-    sigma = (y + 1.0) / 2.0
-    return 2.0 * sigma * (1.0 - sigma)
+    return scaled_sigmoid_prime(y, -1.0, 1.0)
 
 
 def identity(s):

@@ -6,7 +6,11 @@ and sigmoid output units. Every gate, cell and hidden unit at step tau sees a bi
 step tau and the cell outputs and hidden activations of step tau - 1 (with ``gate_feedback`` also
 the gate activations of step tau - 1: the fully connected hidden layer of the 1997 experiments);
 the output units see a bias, the cell outputs and hidden activations of step tau, and optionally
-the inputs. With ``unit_biases=False`` only the gates are biased (the Reber networks of 1997).
+the inputs. With ``unit_biases=False`` only the gates are biased (the Reber networks of 1997), with
+``gate_biases=False`` the gates are not either, and with ``recurrent=False`` gates, cells and hidden
+units see the inputs only (the 10,504 weights of Experiment 2a). The squashing ranges of g and h are
+settings, because the 1997 paper gives two readings of them (text: g in [-2, 2], h in [-1, 1];
+legend of its Table 10: the other way round).
 
 Weights follow the equations' ``W[u, v]``: row ``u`` is the receiving unit, column ``v`` the sender.
 Every weight matrix has a leading trial axis ``N``: the batch is a set of independent networks (one
@@ -30,8 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lstmlab.numpy.activations import (g_squash, g_squash_prime, h_squash, h_squash_prime,
-                                       identity, identity_prime, sigmoid, sigmoid_prime)
+from lstmlab.numpy.activations import (identity, identity_prime, scaled_sigmoid, scaled_sigmoid_prime,
+                                       sigmoid, sigmoid_prime)
 from lstmlab.numpy.init import uniform_params
 
 
@@ -55,6 +59,13 @@ class Topology:
     #: column (one layout for every unit) but receive 0 from the bias unit instead of 1, so that
     #: weight has no effect and a zero gradient; it is set to 0 and not counted as a weight.
     unit_biases: bool = True
+    #: False: the gates have no bias either (the same zero-fed bias column as above)
+    gate_biases: bool = True
+    #: False: gates, cells and hidden units see no recurrent units (zero-fed columns, not counted)
+    recurrent: bool = True
+    #: ranges of the cell input squashing g (Eq. 29) and the cell output squashing h (Eq. 32)
+    g_range: tuple = (-2.0, 2.0)
+    h_range: tuple = (-1.0, 1.0)
 
     def __post_init__(self):
         for name in ("n_in", "n_blocks", "cells_per_block", "n_out"):
@@ -65,6 +76,10 @@ class Topology:
             raise ValueError(f"n_hidden must be a non-negative integer, got {self.n_hidden!r}")
         if self.cell_output not in ("h", "identity"):
             raise ValueError(f"cell_output must be 'h' or 'identity', got {self.cell_output!r}")
+        for name in ("g_range", "h_range"):
+            value = getattr(self, name)
+            if len(value) != 2 or not value[0] < value[1]:
+                raise ValueError(f"{name} must be (low, high) with low < high, got {value!r}")
 
     @property
     def n_cells(self):
@@ -102,13 +117,16 @@ class Topology:
 
     @property
     def n_weights(self):
-        """Trainable weights of one network: every entry of every matrix, less the bias columns of
-        cells, hidden units and output units when only the gates are biased.
+        """Trainable weights of one network: every entry of every matrix, less the zero-fed columns
+        (biases of cells, hidden and output units, of the gates, recurrent columns) switched off.
 
         Implements: Eqs. 48-49.
         """
         entries = sum(int(np.prod(shape[1:])) for shape in self.shapes(1).values())
-        return entries - (0 if self.unit_biases else self.n_visible + self.n_out)
+        rows = self.n_visible + self.n_gates            # gates, cells, hidden units
+        return (entries - (0 if self.unit_biases else self.n_visible + self.n_out)
+                - (0 if self.gate_biases else self.n_gates)
+                - (0 if self.recurrent else rows * self.n_recurrent))
 
     def shapes(self, n_trials):
         """Name and shape of every weight matrix, each with the leading trial axis."""
@@ -131,10 +149,12 @@ def init_params(topo, n_trials, rng, scale=0.1, in_bias=None, out_bias=None, phi
     e.g. output-gate biases -1, -2, -3 in the embedded Reber experiment.
     """
     params = uniform_params(topo.shapes(n_trials), scale, rng)
-    if not topo.unit_biases:
-        for name in ("W_c", "W_h", "W_o"):
-            if name in params:
-                params[name][:, :, 0] = 0.0  # not connected to the bias unit (see Topology)
+    for name in params:   # zero the weights of the columns fed 0 (see Topology)
+        gate = name in ("W_in", "W_out", "W_phi")
+        if not (topo.gate_biases if gate else topo.unit_biases):
+            params[name][:, :, 0] = 0.0
+        if not topo.recurrent and name != "W_o":
+            params[name][:, :, 1 + topo.n_in:] = 0.0
     for name, bias in (("W_in", in_bias), ("W_out", out_bias), ("W_phi", phi_bias)):
         if bias is None:
             continue
@@ -172,7 +192,9 @@ def _check_data(topo, params, x, d=None, mask=None):
 
 
 def _cell_output_fns(topo):
-    return (h_squash, h_squash_prime) if topo.cell_output == "h" else (identity, identity_prime)
+    if topo.cell_output == "identity":
+        return identity, identity_prime
+    return (lambda z: scaled_sigmoid(z, *topo.h_range)), (lambda y: scaled_sigmoid_prime(y, *topo.h_range))
 
 
 def _net(w, inputs):
@@ -197,17 +219,19 @@ def step_forward(topo, params, x_t, s_prev, r_prev):
     n = x_t.shape[0]
     c = topo.cells_per_block
     ones = np.ones((n, 1))
-    # X[v, u](tau) for gates, cells and hidden units: bias, y_i(tau), y_v(tau - 1).
-    x_units = np.concatenate([ones, x_t, r_prev], axis=1)
-    # Cells, hidden and output units read 0 from the bias unit when only the gates are biased.
+    # X[v, u](tau) for gates, cells and hidden units: bias, y_i(tau), y_v(tau - 1); a unit that is not
+    # connected to the bias unit or the recurrent units reads 0 from them.
+    seen = r_prev if topo.recurrent else np.zeros_like(r_prev)
+    gate_bias = ones if topo.gate_biases else np.zeros((n, 1))
+    x_units = np.concatenate([gate_bias, x_t, seen], axis=1)
     unit_bias = ones if topo.unit_biases else np.zeros((n, 1))
-    x_cells = x_units if topo.unit_biases else np.concatenate([unit_bias, x_units[:, 1:]], axis=1)
+    x_cells = np.concatenate([unit_bias, x_t, seen], axis=1)
     y_in = sigmoid(_net(params["W_in"], x_units))
     y_out = (sigmoid(_net(params["W_out"], x_units)) if topo.output_gate
              else np.ones((n, topo.n_blocks)))
     y_phi = (sigmoid(_net(params["W_phi"], x_units)) if topo.forget_gate
              else np.ones((n, topo.n_blocks)))
-    g = g_squash(_net(params["W_c"], x_cells))
+    g = scaled_sigmoid(_net(params["W_c"], x_cells), *topo.g_range)
     s = np.repeat(y_phi, c, axis=1) * s_prev + np.repeat(y_in, c, axis=1) * g
     h_fn = _cell_output_fns(topo)[0]
     h_s = h_fn(s)
@@ -299,12 +323,13 @@ def init_hybrid_state(topo, n_trials):
 # through the forget gate (y_phi = 1 without one); the new term multiplies the step's input signals
 # X[v, u](tau), which hold y_i(tau) for input units (Eqs. 44-46 print y_v(tau - 1) for every sender).
 
-def cell_partials(p_c, y_phi, y_in, g, x_units):
+def cell_partials(p_c, y_phi, y_in, g, x_units, g_range=(-2.0, 2.0)):
     """Eq. 44: ds_c/dW[c, v] (tau) = ds_c/dW[c, v] (tau - 1) y_phi + g'(z_c) y_in X_v, all at tau.
 
     Implements: Eq. 44.
     """
-    return y_phi[:, :, None] * p_c + (y_in * g_squash_prime(g))[:, :, None] * x_units[:, None, :]
+    g_prime = scaled_sigmoid_prime(g, *g_range)
+    return y_phi[:, :, None] * p_c + (y_in * g_prime)[:, :, None] * x_units[:, None, :]
 
 
 def input_gate_partials(p_in, y_phi, y_in, g, x_units):
@@ -358,7 +383,7 @@ def hybrid_step(topo, params, state, x_t, d_t, m_t):
     y_in_c = np.repeat(act["y_in"], c, axis=1)
 
     new = {"s": act["s"], "r": act["r"]}
-    new["p_c"] = cell_partials(state["p_c"], y_phi_c, y_in_c, act["g"], act["x_cells"])
+    new["p_c"] = cell_partials(state["p_c"], y_phi_c, y_in_c, act["g"], act["x_cells"], topo.g_range)
     new["p_in"] = input_gate_partials(state["p_in"], y_phi_c, y_in_c, act["g"], x_units)
     if topo.forget_gate:
         new["p_phi"] = forget_gate_partials(state["p_phi"], y_phi_c, act["s_prev"], x_units)
@@ -463,10 +488,11 @@ def full_gradient(topo, params, x, d, mask):
         dz_in = sigmoid_prime(act["y_in"]) * (
             _block_sum(ds * act["g"], topo.cells_per_block) + dy_gate.get("in", 0.0))
         dx_units += accumulate("W_in", dz_in, act["x_units"])
-        dz_c = g_squash_prime(act["g"]) * ds * np.repeat(act["y_in"], c, axis=1)
+        dz_c = scaled_sigmoid_prime(act["g"], *topo.g_range) * ds * np.repeat(act["y_in"], c, axis=1)
         dx_units += accumulate("W_c", dz_c, act["x_cells"])
         ds_next = ds * np.repeat(act["y_phi"], c, axis=1)
-        dr_next = dx_units[:, 1 + n_in:]
+        # senders that a unit is not connected to (recurrent=False) pass no error back
+        dr_next = dx_units[:, 1 + n_in:] * float(topo.recurrent)
     return error, grads
 
 
