@@ -81,6 +81,16 @@ def _nonzero(x, nz):
     return count
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _change(W, gW, i, v, delta, mode, lr):
+    """One weight's share of Delta W = lr theta x: applied now (on-line, mode 1) or summed into the
+    gradient -theta x (mode 2)."""
+    if mode == 1:
+        W[i, v] += lr * delta
+    else:
+        gW[i, v] -= delta
+
+
 @njit(cache=True, error_model="numpy")
 def _sizes(icfg):
     """(B*C, number of visible units, recurrent senders R, fan-in D, output fan-in) of a topology."""
@@ -232,18 +242,12 @@ def _steps(n, Wc3, Win3, Wout3, Wphi3, Wh3, Wo3, icfg, fcfg, x, d, m, length, lr
         for o in range(O):
             for k in range(n_o):
                 v = nz_o[k]
-                if mode == 1:
-                    Wo[o, v] += lr * (theta_o[o] * xo[v])
-                else:
-                    gWo[o, v] -= theta_o[o] * xo[v]
+                _change(Wo, gWo, o, v, theta_o[o] * xo[v], mode, lr)
         for k in range(H):
             theta_h = (y_h[k] * (1.0 - y_h[k])) * e[BC + k]
             for q in range(n_c):
                 v = nz_c[q]
-                if mode == 1:
-                    Wh[k, v] += lr * (theta_h * xc[v])
-                else:
-                    gWh[k, v] -= theta_h * xc[v]
+                _change(Wh, gWh, k, v, theta_h * xc[v], mode, lr)
         if og:
             for b in range(B):
                 total = 0.0
@@ -252,36 +256,24 @@ def _steps(n, Wc3, Win3, Wout3, Wphi3, Wh3, Wo3, icfg, fcfg, x, d, m, length, lr
                 theta_out = (y_out[b] * (1.0 - y_out[b])) * total
                 for k in range(n_u):
                     v = nz_u[k]
-                    if mode == 1:
-                        Wout[b, v] += lr * (theta_out * xu[v])
-                    else:
-                        gWout[b, v] -= theta_out * xu[v]
+                    _change(Wout, gWout, b, v, theta_out * xu[v], mode, lr)
         for j in range(BC):
             b = j // C
             h_prime = 1.0 if linear else _scaled_prime(h_s[j], h_lo, h_hi)
             eps[j] = y_out[b] * h_prime * e[j]
             for v in range(D):
-                if mode == 1:
-                    Wc[j, v] += lr * (eps[j] * p_c[j, v])
-                else:
-                    gWc[j, v] -= eps[j] * p_c[j, v]
+                _change(Wc, gWc, j, v, eps[j] * p_c[j, v], mode, lr)
         for b in range(B):
             for v in range(D):
                 total = 0.0
                 for c in range(C):
                     total += eps[b * C + c] * p_in[b * C + c, v]
-                if mode == 1:
-                    Win[b, v] += lr * total
-                else:
-                    gWin[b, v] -= total
+                _change(Win, gWin, b, v, total, mode, lr)
                 if fg:
                     total = 0.0
                     for c in range(C):
                         total += eps[b * C + c] * p_phi[b * C + c, v]
-                    if mode == 1:
-                        Wphi[b, v] += lr * total
-                    else:
-                        gWphi[b, v] -= total
+                    _change(Wphi, gWphi, b, v, total, mode, lr)
     return loss, worst
 
 
