@@ -321,3 +321,13 @@ def test_reber_and_adding_use_the_fully_connected_hidden_layer():
     assert not reber.topology({**reber.FULL, "gate_feedback": False}).gate_feedback
     old = {k: v for k, v in reber.FULL.items() if k not in ("gate_feedback", "unit_biases")}
     assert reber.topology(old).n_weights == 217 and reber.topology(old).unit_biases
+
+
+def test_adding_records_carry_the_paper_row_of_their_T():
+    from lstmlab.experiments import adding
+    assert adding.paper(setup_of("adding"))["mean_sequences"] == 74_000
+    row = adding.paper(setup_of("adding", T=500))
+    assert (row["row"], row["mean_sequences"], row["wrong_of_2560"]) == ("T = 500 (minimal lag 250)", 209_000, 0)
+    assert adding.paper(setup_of("adding", reduced=True)) is None      # T = 20: not in Table 7
+    record = run("adding", reduced=True, seed=0, quiet=True, T=500, trials=1, max_sequences=2, n_test=2)
+    assert record["paper"]["mean_sequences"] == 209_000

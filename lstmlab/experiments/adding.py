@@ -23,6 +23,17 @@ REDUCED = {**FULL, "T": 20, "trials": 3, "window": 500, "n_test": 512, "max_sequ
 
 PAPER = {"table": "Table 7", "row": "T = 100 (minimal lag 50)", "weights": 93, "trials": 10,
          "success_rate": None, "mean_sequences": 74_000, "wrong_of_2560": 1}
+#: Table 7, every row: T -> (wrong of 2,560, mean sequences to success)
+PAPER_ROWS = {100: (1, 74_000), 500: (0, 209_000), 1000: (1, 853_000)}
+
+
+def paper(setup):
+    """The paper's numbers for the setup's T (Table 7), None for a T the paper did not run."""
+    if setup["T"] not in PAPER_ROWS:
+        return None
+    wrong, mean = PAPER_ROWS[setup["T"]]
+    return {**PAPER, "row": f"T = {setup['T']} (minimal lag {setup['T'] // 2})",
+            "mean_sequences": mean, "wrong_of_2560": wrong}
 
 
 def topology(setup):
