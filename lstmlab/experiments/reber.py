@@ -10,7 +10,9 @@ string) is affordable; every ``record_every`` sequences all strings are counted 
 
 Settings for the paper's open questions: ``squashing`` "text" (Sec. 5.1 and App. A.1: g in [-2, 2],
 h in [-1, 1]) or "table10" (the legend of Table 10: h in [-2, 2], g in [-1, 1]); ``in_bias_scale``
-draws the input-gate biases from [-s, s] instead of [-init_scale, init_scale].
+draws the input-gate biases from [-s, s] instead of [-init_scale, init_scale]; ``current_gates``
+computes a step in the order of the paper's Sec. 5 (input gates, output gates, cells), each unit
+reading this step's activations of the gates before it (``Topology(current_gates=True)``).
 """
 
 import numpy as np
@@ -26,7 +28,8 @@ SQUASHING = {"text": {"g_range": (-2.0, 2.0), "h_range": (-1.0, 1.0)},
 FULL = {"blocks": 3, "cells_per_block": 2, "lr": 0.5, "init_scale": 0.2,
         "out_bias": [-1.0, -2.0, -3.0], "in_bias_scale": None, "n_train": 256, "n_test": 256,
         "trials": 30, "max_sequences": 100_000, "check_every": 256, "record_every": 2560,
-        "max_seconds": None, "gate_feedback": True, "unit_biases": False, "squashing": "text"}
+        "max_seconds": None, "gate_feedback": True, "unit_biases": False, "squashing": "text",
+        "current_gates": False}
 REDUCED = {**FULL, "trials": 10, "max_sequences": 20_480, "record_every": 1024}
 
 PAPER = {"table": "Table 1", "row": "LSTM, 3 blocks x 2 cells, lr 0.5", "weights": 276,
@@ -42,6 +45,7 @@ def topology(setup):
     return lo.Topology(n_in=7, n_blocks=setup["blocks"], cells_per_block=setup["cells_per_block"],
                        n_out=7, gate_feedback=setup.get("gate_feedback", False),
                        unit_biases=setup.get("unit_biases", True),
+                       current_gates=setup.get("current_gates", False),
                        **SQUASHING[setup.get("squashing", "text")])
 
 
