@@ -331,3 +331,11 @@ def test_adding_records_carry_the_paper_row_of_their_T():
     assert adding.paper(setup_of("adding", reduced=True)) is None      # T = 20: not in Table 7
     record = run("adding", reduced=True, seed=0, quiet=True, T=500, trials=1, max_sequences=2, n_test=2)
     assert record["paper"]["mean_sequences"] == 209_000
+
+
+def test_adding_comparison_shows_table7_rows_t100_and_t500(monkeypatch):
+    from lstmlab.experiments import report
+    monkeypatch.setattr(report, "load", lambda _: None)
+    text = report.comparison("adding")
+    assert "paper (Table 7, T = 100)" in text and "paper (Table 7, T = 500)" in text
+    assert "209,000" in text and text.count("not run") == 2
