@@ -85,13 +85,14 @@ def adding_table(r, r500=None):
               "mean (median) sequences", "wrong of 2,560 at the end (median, range)", "run"]
     rows = []
     for T, paper_mean, paper_wrong, rec in ((100, "74,000", "1", r), (500, "209,000", "0", r500)):
-        rows.append([f"paper (Table 7, T = {T})", 10, 93, T, "—", paper_mean, paper_wrong, "—"])
+        rows.append(["paper (Table 7)", 10, 93, T, "—", paper_mean, paper_wrong, "—"])
         if rec:
-            wrong = rec["test_wrong"]
+            wrong = rec["test_wrong"]    # None while the run is still going
             rows.append(["ours", rec["trials"], rec["weights_per_network"], rec["setup"]["T"],
                          _pct(rec["success_rate"]),
                          f"{_num(rec['mean_sequences'])} ({_num(rec['median_sequences'])})",
-                         f"{_num(np.median(wrong))} ({min(wrong)}–{max(wrong)})", _run_note(rec)])
+                         f"{_num(np.median(wrong))} ({min(wrong)}–{max(wrong)})" if wrong else "—",
+                         _run_note(rec)])
         else:
             rows.append(["ours", "not run", "", T, "", "", "", ""])
     return table(header, rows)
