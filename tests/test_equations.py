@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lstmlab import equations
+from tools import equations
 
 TUTORIAL = Path("/work/shared/reference/staudemeyer-morris-2019-understanding-lstm.md")
 
