@@ -187,6 +187,8 @@ def problems(root=ROOT, tutorial=None):
             found.append(f"source {key}: found must be one of {', '.join(FOUND)}, got {source.get('found')!r}")
         if not source.get("short") or not source.get("read"):
             found.append(f"source {key} does not say its short name and what was read of it")
+        if source.get("found") != "no" and not source.get("via"):
+            found.append(f"source {key} was found but does not say what the checks were made against (via)")
     for row in rows + data.get("unnumbered", []):
         where = f"Eq. {row['number']}" if "number" in row else f"the formula '{row['formula'][:40]}'"
         for check in row.get("checked", []):
@@ -341,7 +343,7 @@ def _ranges(numbers):
 def _checks(row, sources):
     """The row's checks against the original papers, one line each."""
     return "".join(f"<br><b>checked against</b> {html.escape(sources[c['source']]['short'])} "
-                   f"<span class=\"what\">({FOUND[sources[c['source']]['found']]})</span>: {_text(c['at'])}"
+                   f"<span class=\"what\">({html.escape(sources[c['source']]['via'])})</span>: {_text(c['at'])}"
                    for c in row.get("checked", []))
 
 
