@@ -75,6 +75,8 @@ def test_a_stale_index_is_reported(tmp_path, monkeypatch):
         lambda d: d["equation"][35].update(checked=[{"source": "nowhere2001", "at": "Eq. 1"}]))
     assert "Eq. 56: checked against kalchbrenner2015, which the sweep did not find" in broken(
         lambda d: d["equation"][55].update(checked=[{"source": "kalchbrenner2015", "at": "Sec. 3"}]))
+    assert "source gers2002 was found but does not say what the checks were made against (via)" in broken(
+        lambda d: d["source"][2].pop("via"))
     assert "Eq. 38: a check against gers2002 does not say where" in broken(
         lambda d: d["equation"][37].update(checked=[{"source": "gers2002", "at": ""}]))
 
