@@ -18,7 +18,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader import utils
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, SaveAutoGrades
-from traitlets import Bool
+from traitlets import Bool, Enum
 
 from lstmlab import checking
 from lstmlab.grading import references, secret
@@ -42,6 +42,9 @@ class SafeExecute(Execute):
 
     # A cell past its time limit ends the run at once (see preprocess_cell): no interrupt to wait on.
     interrupt_on_timeout = Bool(False, help="interrupt a cell past its time limit and go on (lstmlab: no)")
+    # After the last cell nothing of the kernel is needed: it is killed, not asked to shut down and
+    # waited for (which is as long again for code that ignores the request).
+    shutdown_kernel = Enum(["graceful", "immediate"], default_value="immediate").tag(config=True)
     fork_kernels = Bool(True, help="fork each kernel from a zygote that has imported what every kernel "
                                    "needs (lstmlab.grading.zygote), instead of starting a new Python").tag(config=True)
 
@@ -52,7 +55,6 @@ class SafeExecute(Execute):
 
     def preprocess(self, nb, resources, km=None):
         resources.setdefault("lstmlab", {})["aborted"] = None
-        self.shutdown_kernel = "graceful"
         # The kernel's environment: the grader's, less the secret, plus this student's seed alone.
         self.kernel_env = {k: v for k, v in os.environ.items() if k != secret.ENV}
         self.kernel_env["LSTMLAB_HIDDEN_SEED"] = f"{hidden_base(resources):x}"
@@ -74,11 +76,9 @@ class SafeExecute(Execute):
         except DeadKernelError as error:
             name, reason = "DeadKernelError", f"the kernel stopped in cell {index + 1} (DeadKernelError: {error})"
         # A cell past its time limit may be code that ignores interrupts: every later cell would only
-        # wait out its own limit, so the run ends here, the later cells fail with this reason, and the
-        # kernel is killed at once rather than asked to shut down.
+        # wait out its own limit, so the run ends here and the later cells fail with this reason.
         except CellTimeoutError:
             name, reason = "CellTimeoutError", f"cell {index + 1} ran past the time limit of {self.timeout} s"
-            self.shutdown_kernel = "immediate"
         else:
             return cell, resources
         resources["lstmlab"]["aborted"] = reason

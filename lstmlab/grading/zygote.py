@@ -18,6 +18,7 @@ scopes signals, Linux 6.12) or read its memory (Landlock denies ptrace outside t
 is started on the first kernel and ends with the grader (its kernels' CPU time is accounted to it).
 """
 
+import asyncio
 import atexit
 import importlib
 import json
@@ -28,10 +29,14 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
+from queue import Empty
 
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
+from traitlets import Type
 
 # What a grading kernel imports before it runs the first cell (ipykernel loads its debugger, debugpy).
 PRELOAD = ["numpy", "numpy.random", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
@@ -148,6 +153,18 @@ class ForkedProcess:
             select.select([self.pidfd], [], [], timeout)
         return self.poll()
 
+    async def ended(self):
+        """Wait for the end without blocking the event loop (and without polling)."""
+        if self.poll() is None:
+            loop = asyncio.get_running_loop()
+            end = loop.create_future()
+            loop.add_reader(self.pidfd, lambda: end.done() or end.set_result(None))
+            try:
+                await end
+            finally:
+                loop.remove_reader(self.pidfd)
+        return self.poll()
+
     def send_signal(self, signum):
         if self.poll() is None:
             signal.pidfd_send_signal(self.pidfd, signum)
@@ -219,10 +236,51 @@ class ForkedProvisioner(LocalProvisioner):
         self.cwd = kwargs.get("cwd") or os.getcwd()
         return self.connection_info
 
+    async def wait(self):
+        if self.process:
+            await self.process.ended()
+        return await super().wait()
+
+
+class PromptClient(AsyncKernelClient):
+    """A kernel client that is ready as soon as the kernel is: jupyter_client's waits until its IOPub
+    channel has been quiet for 0.2 s, a fixed pause per kernel; this one waits for the kernel's idle
+    status after its kernel_info reply, which shows as well that IOPub is connected."""
+
+    async def _async_wait_for_ready(self, timeout=None):
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            request = self.kernel_info()
+            try:
+                reply = await self._async_recv_reply(request, timeout=1)
+                while True:  # IOPub is connected once it carries this request's end (else: ask again)
+                    message = await self.iopub_channel.get_msg(timeout=0.1)
+                    if (message["parent_header"].get("msg_id") == request and message["msg_type"] == "status"
+                            and message["content"]["execution_state"] == "idle"):
+                        self._handle_kernel_info_reply(reply)
+                        return
+            except (TimeoutError, Empty):  # an early request, or an IOPub subscription not yet made
+                pass
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout} s")
+
+    wait_for_ready = _async_wait_for_ready
+
 
 class ForkedKernelManager(AsyncKernelManager):
     """An asynchronous kernel manager whose sandboxed kernels are forked from the zygote (any other
-    kernel, e.g. another Python's, starts as usual)."""
+    kernel, e.g. another Python's, starts as usual), with prompt clients."""
+
+    client_factory = Type(PromptClient, klass=AsyncKernelClient)
+
+    async def _async_wait(self, pollinterval=0.1):
+        # jupyter_client looks every 0.1 s whether the kernel has ended: a pause at every shutdown.
+        if isinstance(self.provisioner, ForkedProvisioner) and self.provisioner.process:
+            await self.provisioner.process.ended()
+        else:
+            await super()._async_wait(pollinterval)
 
     async def _async_pre_start_kernel(self, **kw):
         self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
