@@ -66,7 +66,7 @@ lock: $(STAMP)
 # The built book as one PDF for offline reading (_build/pdf/lstmlab.pdf): Chromium prints each page.
 # Run `make book` first (not a prerequisite here: it would execute every chapter again).
 pdf: $(STAMP)
-	$(PY) -m lstmlab.book_pdf
+	$(PY) -m tools.book_pdf
 
 # Instructor: regenerate the student release from solutions/ (see README, "For instructors").
 release: $(STAMP)

@@ -51,20 +51,20 @@ def test_tanh_layer_backward_central_differences():
 def test_rtrl_sensitivity_step_is_dy_dW_after_two_steps():
     rng = np.random.default_rng(3)
     n_in, n_units = 2, 3
-    W = rng.normal(size=(n_in + n_units, n_units)) + 0.1
+    W = rng.normal(size=(n_units, n_in + n_units)) + 0.1
     x = rng.normal(size=(2, B, n_in))
     y0 = rng.uniform(0.1, 0.9, size=(B, n_units))
-    p = np.zeros((B, n_in + n_units, n_units, n_units))
+    p = np.zeros((B, n_units, n_in + n_units, n_units))
     y = y0
     for j in range(2):
         X = np.concatenate([x[j], y], axis=1)
-        y = sigmoid(X @ W)
+        y = sigmoid(X @ W.T)
         p = rtrl.sensitivity_step(p, W, X, y)
 
     def output(b, k):
         out = y0
         for j in range(2):
-            out = sigmoid(np.concatenate([x[j], out], axis=1) @ W)
+            out = sigmoid(np.concatenate([x[j], out], axis=1) @ W.T)
         return float(out[b, k])
 
     for b in range(B):
@@ -75,7 +75,7 @@ def test_rtrl_sensitivity_step_is_dy_dW_after_two_steps():
 
 def test_rtrl_gradient_contracts_errors_with_sensitivities():
     rng = np.random.default_rng(4)
-    e, p = rng.normal(size=(B, 3)), rng.normal(size=(B, 5, 3, 3))
+    e, p = rng.normal(size=(B, 3)), rng.normal(size=(B, 3, 5, 3))
     expected = -sum(e[b, k] * p[b, :, :, k] for b in range(B) for k in range(3))
     np.testing.assert_allclose(rtrl.gradient(e, p), expected, rtol=1e-12)
 

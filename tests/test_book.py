@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lstmlab.browser import book_html, toc_pages
+from tools.browser import book_html, toc_pages
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = book_html()  # _build/html, or $LSTMLAB_BOOK_HTML

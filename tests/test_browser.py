@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lstmlab import browser
+from tools import browser
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = browser.book_html()
@@ -285,7 +285,7 @@ def test_chapters_print_to_one_pdf_with_an_outline(chrome, site, tmp_path):
     """`make pdf` on two pages: one PDF, one outline entry per page, the chapter's words in it."""
     from pypdf import PdfReader
 
-    from lstmlab import book_pdf
+    from tools import book_pdf
 
     pages = [PAGES[0], PAGES[1]]
     printed = book_pdf.print_pages(chrome, site, pages)

@@ -65,3 +65,20 @@ def test_bad_shapes_raise():
         net.forward(np.zeros((4, 1, 2)), np.zeros((1, 1)))
     with pytest.raises(TypeError, match="float32"):
         net.forward(np.zeros((4, 1, 2), dtype=np.float32))
+
+
+def test_weights_are_stored_receiver_first_like_torch_linear():
+    """Every weight matrix is (receiving units, sending units): torch's linear reads it as it is."""
+    import torch
+    from torch.nn.functional import linear
+
+    net = shifted(Elman(3, 4, 2, seed=3), 3)
+    assert [net.params[k].shape for k in ("W_IH", "W_CH", "W_HO")] == [(4, 3), (4, 4), (2, 4)]
+    x, _, _, c0 = data(net, 3)
+    p = {k: torch.tensor(v) for k, v in net.params.items()}
+    c, outputs = torch.tensor(c0), []
+    for x_t in torch.tensor(x):
+        y_h = torch.sigmoid(linear(x_t, p["W_IH"], p["b_H"]) + linear(c, p["W_CH"]))
+        outputs.append(torch.sigmoid(linear(y_h, p["W_HO"], p["b_O"])))
+        c = y_h
+    np.testing.assert_allclose(net.forward(x, c0)[0], torch.stack(outputs).numpy(), rtol=1e-13)

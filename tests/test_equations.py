@@ -2,11 +2,12 @@
 and test a row names exists, every corrected row has its evidence test; and the appendix renders."""
 
 import re
+from html import escape
 from pathlib import Path
 
 import pytest
 
-from lstmlab import equations
+from tools import equations
 
 TUTORIAL = Path("/work/shared/reference/staudemeyer-morris-2019-understanding-lstm.md")
 
@@ -70,6 +71,14 @@ def test_a_stale_index_is_reported(tmp_path, monkeypatch):
         lambda d: d["equation"][30].update(note=f"see `{gone}`"))
     assert "Eq. 1 is 'not implemented' but sigmoid says it implements it" in broken(
         lambda d: d["equation"][0].update(status="not implemented", reason="left out"))
+    assert "Eq. 36: checked against unknown source 'nowhere2001'" in broken(
+        lambda d: d["equation"][35].update(checked=[{"source": "nowhere2001", "at": "Eq. 1"}]))
+    assert "Eq. 56: checked against kalchbrenner2015, which the sweep did not find" in broken(
+        lambda d: d["equation"][55].update(checked=[{"source": "kalchbrenner2015", "at": "Sec. 3"}]))
+    assert "source gers2002 was found but does not say what the checks were made against (via)" in broken(
+        lambda d: d["source"][2].pop("via"))
+    assert "Eq. 38: a check against gers2002 does not say where" in broken(
+        lambda d: d["equation"][37].update(checked=[{"source": "gers2002", "at": ""}]))
 
 
 def test_tables_render_every_row_with_links(tmp_path):
@@ -84,3 +93,17 @@ def test_tables_render_every_row_with_links(tmp_path):
     assert "_static/source/tests/test_errata.py.html#L-" in html["numbered"]
     assert html["summary"].count("<li>") == len(equations.errata())
     assert "Table 10" in html["papers"]
+
+
+
+def test_the_sweep_says_what_it_read_and_which_rows_it_covers():
+    data = equations.load()
+    html = equations.tables()
+    checked = [row["number"] for row in data["equation"] if row.get("checked")]
+    assert f"<b>{len(checked)}</b> of the 66 numbered equations were checked" in html["summary"]
+    assert html["numbered"].count("checked against") == sum(len(row.get("checked", [])) for row in data["equation"])
+    # Every paper the tutorial's later sections come from is listed, found or not, with what was read.
+    for source in data["source"]:
+        assert escape(source["short"]) in html["sources"]
+    assert "not found" in html["sources"] and "felixgers.de" in html["sources"]
+    assert equations._ranges([1, 2, 3, 5, 7, 8]) == "1-3, 5, 7-8"

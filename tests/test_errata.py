@@ -17,7 +17,8 @@ from lstmlab.numpy.rtrl import rtrl
 def recurrent_problem(seed, n_in=2, n_units=3, steps=6):
     """One sequence with targets at intermediate steps; asymmetric recurrent weights."""
     rng = np.random.default_rng(seed)
-    W = rng.normal(scale=1.2, size=(n_in + n_units, n_units)) + 0.1
+    # W (n_units, n_in + n_units), drawn by columns: the weights these tests have always used
+    W = (rng.normal(scale=1.2, size=(n_in + n_units, n_units)) + 0.1).T.copy()
     x = rng.normal(size=(steps, 1, n_in))
     y0 = rng.uniform(0.1, 0.9, size=(1, n_units))
     d = rng.uniform(size=(steps, 1, n_units))
@@ -29,12 +30,12 @@ def recurrent_problem(seed, n_in=2, n_units=3, steps=6):
 def test_eq11_printed_theta_is_not_the_error_signal():
     W, x, y0, d, mask = recurrent_problem(0)
     _, theta, _ = fr.bptt(W, x, d, mask, y0)
-    steps, n_units, eps = x.shape[0], W.shape[1], 1e-6
+    steps, n_units, eps = x.shape[0], W.shape[0], 1e-6
 
     def errors(j, u, shift):  # E(τ) of every step with z_u(j) shifted
         y, out = y0, []
         for t in range(steps):
-            z = np.concatenate([x[t], y], axis=1) @ W
+            z = np.concatenate([x[t], y], axis=1) @ W.T
             z[0, u] += shift * (t == j)
             y = sigmoid(z)
             out.append(0.5 * np.sum(mask[t] * (d[t] - y) ** 2))
@@ -59,8 +60,8 @@ def test_eq12_printed_recursion_drops_intermediate_targets():
     e = fr.error(Y, d, mask)
     theta = [Y[-1] * (1 - Y[-1]) * e[-1]]  # printed: e enters at the final step only
     for j in reversed(range(x.shape[0] - 1)):
-        theta.insert(0, Y[j] * (1 - Y[j]) * (theta[0] @ W[n_in:].T))
-    printed = -sum(X[j].T @ theta[j] for j in range(x.shape[0]))
+        theta.insert(0, Y[j] * (1 - Y[j]) * (theta[0] @ W[:, n_in:]))
+    printed = -sum(theta[j].T @ X[j] for j in range(x.shape[0]))
     numeric = numerical_gradient(lambda: fr.total_error(W, x, d, mask, y0), W)
     corrected, _, _ = fr.bptt(W, x, d, mask, y0)
     assert relative_error(corrected, numeric) <= 1e-7
@@ -88,9 +89,9 @@ def test_eq21_printed_weight_order_is_not_the_error_flow():
     slope = Y[-2] * (1 - Y[-2])  # f'_v(z_v(t - 1)) for every unit v
     for o in range(Y.shape[1]):
         measured = vanishing.measured_factor(W, x, o, y0)[-2]  # one step back: q = 1
-        # W[v, u] is stored sender first: the connection that carried y_v to o is W[v, o].
-        corrected = slope * W[n_in:, o]  # f'_v W_[o, v] in the tutorial's receiver-first order
-        printed = slope * W[n_in + o, :]  # W_[u_t, u_{t-1}] = W_[v, o]: the connection from o to v
+        # W[u, v] is stored receiver first, as Eq. 20 prints it: y_v reached o through W[o, v].
+        corrected = slope * W[o, n_in:]  # f'_v W_[o, v]
+        printed = slope * W[:, n_in + o]  # W_[u_t, u_{t-1}] = W_[v, o]: the connection from o to v
         np.testing.assert_allclose(measured, corrected, rtol=1e-12)
         assert relative_error(printed, measured) > 0.1
 
@@ -242,10 +243,10 @@ def test_sec4_printed_sign_of_the_hidden_update_climbs_the_error():
     X, d = rng.normal(size=(5, 2)), rng.uniform(size=(5, 1))
     ys = ff.forward(params, X)
     theta_o = (d - ys[2]) * ys[2] * (1 - ys[2])  # Eq. 5
-    back = (theta_o @ params["W2"].T) * ys[1] * (1 - ys[1])  # sum_o theta_o W[h,o] y_h (1 - y_h)
+    back = (theta_o @ params["W2"]) * ys[1] * (1 - ys[1])  # sum_o theta_o W_[h,o] y_h (1 - y_h)
     eta = 1e-3
-    corrected = eta * X.T @ back  # the tutorial's second line
-    printed = -corrected  # its first line, -eta sum_o (theta_o W[h,o]) ...
+    corrected = eta * back.T @ X  # the tutorial's second line, stored W1[h, i]
+    printed = -corrected  # its first line, -eta sum_o (theta_o W_[h,o]) ...
     before = ff.loss(params, X, d)
     assert ff.loss({**params, "W1": params["W1"] + corrected}, X, d) < before
     assert ff.loss({**params, "W1": params["W1"] + printed}, X, d) > before
@@ -255,7 +256,7 @@ def test_sec61_printed_weight_gradient_has_the_wrong_sign():
     W, x, y0, d, mask = recurrent_problem(12)
     _, X = fr.forward(W, x, y0)
     _, theta, _ = fr.bptt(W, x, d, mask, y0)
-    printed = sum(X[j].T @ theta[j] for j in range(x.shape[0]))  # +sum_τ ϑ_u(τ) X_[u,v](τ)
+    printed = sum(theta[j].T @ X[j] for j in range(x.shape[0]))  # +sum_τ ϑ_u(τ) X_[u,v](τ)
     numeric = numerical_gradient(lambda: fr.total_error(W, x, d, mask, y0), W)
     assert relative_error(-printed, numeric) <= 1e-7
     assert relative_error(printed, numeric) > 0.99  # the opposite vector: |a - b| / (|a| + |b|) = 1

@@ -29,8 +29,8 @@ def test_forward_unit_by_unit():
         for k in (1, 2):
             W, b = params[f"W{k}"], params[f"b{k}"]
             y_next = []
-            for u in range(W.shape[1]):
-                z_u = sum(W[v, u] * y_prev[v] for v in range(W.shape[0]))
+            for u in range(W.shape[0]):
+                z_u = sum(W[u, v] * y_prev[v] for v in range(W.shape[1]))
                 y_next.append(1.0 / (1.0 + math.exp(-(z_u + b[u]))))
             y_prev = y_next
         np.testing.assert_allclose(ff.forward(params, X)[-1][n], y_prev, rtol=1e-14)
@@ -72,7 +72,7 @@ def test_gradients_match_torch_autograd(sizes):
     tp = {k: torch.tensor(v, requires_grad=True) for k, v in dict(params, X=X).items()}
     y = tp["X"]
     for k in range(1, len(sizes)):
-        y = torch.sigmoid(y @ tp[f"W{k}"] + tp[f"b{k}"])
+        y = torch.nn.functional.linear(y, tp[f"W{k}"], tp[f"b{k}"]).sigmoid()
     E = 0.5 * ((torch.tensor(d) - y) ** 2).sum()
     E.backward()
     assert E.item() == pytest.approx(ff.loss(params, X, d), rel=1e-14)
@@ -85,8 +85,8 @@ def test_weight_changes_are_eta_theta_y():
     ys = ff.forward(params, X)
     thetas = ff.error_signals(params, ys, d)
     changes = ff.weight_changes(ys, thetas, eta=0.3)
-    # Delta W_[v,u] = eta sum_n theta_u y_v, spelled out for one hidden -> output weight.
-    assert changes["W2"][2, 0] == pytest.approx(0.3 * sum(thetas[1][n, 0] * ys[1][n, 2] for n in range(5)))
+    # Delta W_[v,u] = eta sum_n theta_u y_v, spelled out for one hidden -> output weight, stored W2[u, v].
+    assert changes["W2"][0, 2] == pytest.approx(0.3 * sum(thetas[1][n, 0] * ys[1][n, 2] for n in range(5)))
     grads = ff.gradients(params, X, d)
     for name, change in changes.items():
         np.testing.assert_allclose(change, -0.3 * grads[name], rtol=1e-13)
@@ -108,6 +108,11 @@ def test_three_hidden_units_learn_xor_from_most_starts():
     assert wins >= 9
 
 
+def test_init_params_stores_the_receiving_unit_first():
+    params = ff.init_params([2, 3, 1], np.random.default_rng(0))
+    assert params["W1"].shape == (3, 2) and params["W2"].shape == (1, 3)
+
+
 def test_train_leaves_given_parameters_alone():
     params, _, _ = _network([2, 3, 1], seed=7)
     before = {k: v.copy() for k, v in params.items()}
@@ -122,8 +127,8 @@ def test_bad_shapes_name_expected_and_actual():
         ff.forward(params, np.ones((5, 3)))
     with pytest.raises(ValueError, match=r"d must have shape \(5, 1\).*got shape \(5,\)"):
         ff.gradients(params, X, d[:, 0])
-    bad = dict(params, W2=np.ones((4, 1)))
-    with pytest.raises(ValueError, match=r"W2 must have shape \(3, n_2\), got shape \(4, 1\)"):
+    bad = dict(params, W2=np.ones((1, 4)))
+    with pytest.raises(ValueError, match=r"W2 must have shape \(n_2, 3\), got shape \(1, 4\)"):
         ff.forward(bad, X)
     bad = dict(params, b1=np.ones(2))
     with pytest.raises(ValueError, match=r"b1 must have shape \(3,\).*got shape \(2,\)"):

@@ -11,7 +11,8 @@ from lstmlab.numpy.gradcheck import numerical_gradient, relative_error
 def problem(seed, n_in=3, n_units=4, steps=7, batch=2, p_target=0.4):
     """Random weights, inputs, initial outputs, and targets at randomly chosen (τ, u)."""
     rng = np.random.default_rng(seed)
-    W = rng.normal(scale=0.9, size=(n_in + n_units, n_units)) + 0.1
+    # W (n_units, n_in + n_units), drawn by columns: the weights these tests have always used
+    W = (rng.normal(scale=0.9, size=(n_in + n_units, n_units)) + 0.1).T.copy()
     x = rng.normal(size=(steps, batch, n_in))
     y0 = rng.uniform(0.1, 0.9, size=(batch, n_units))
     d = rng.uniform(size=(steps, batch, n_units))
@@ -27,7 +28,7 @@ def torch_gradient(W, x, y0, d, mask, k=None):
 
     def run(y, first, last):
         for j in range(first, last + 1):
-            y = torch.sigmoid(torch.cat([xs[j], y], dim=1) @ Wt)
+            y = torch.sigmoid(torch.nn.functional.linear(torch.cat([xs[j], y], dim=1), Wt))
         return y
 
     steps = x.shape[0]
@@ -68,7 +69,7 @@ def test_theta_is_minus_dE_dz_and_matches_autograd():
     def e_total(shift):
         y, total = y0, 0.0
         for t in range(x.shape[0]):
-            z = np.concatenate([x[t], y], axis=1) @ W
+            z = np.concatenate([x[t], y], axis=1) @ W.T
             if t == j:
                 z[b, u] += shift
             y = 1 / (1 + np.exp(-z))
@@ -91,7 +92,7 @@ def test_full_bptt_with_targets_only_at_the_end_follows_eq_12():
     expected = (Y[-1] * (1 - Y[-1])) * (d[-1] - Y[-1])
     np.testing.assert_allclose(theta[-1], expected, rtol=1e-13)
     for j in reversed(range(x.shape[0] - 1)):
-        expected = Y[j] * (1 - Y[j]) * (expected @ W[n_in:].T)
+        expected = Y[j] * (1 - Y[j]) * (expected @ W[:, n_in:])  # Σ_k W[k, u] ϑ_k(τ+1)
         np.testing.assert_allclose(theta[j], expected, rtol=1e-12, atol=1e-300)
 
 

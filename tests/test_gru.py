@@ -118,6 +118,39 @@ def test_the_two_reset_placements_differ():
     np.testing.assert_allclose(after.forward(x, h0)[0], before.forward(x, h0)[0], rtol=1e-12, atol=1e-14)
 
 
+def chung_reference(x, h0, w_ih, w_hh, b_ih, b_hh):
+    """The GRU as Chung et al. (2014) write its update, h = (1 - z) h_prev + z n, the reset gate after the
+    recurrent product as torch: written out here without the module's code."""
+    a_x = x @ w_ih.T + b_ih
+    h, out = h0, []
+    for a_xt in a_x:
+        a_h = h @ w_hh.T + b_hh
+        r = 1 / (1 + np.exp(-(a_xt[:, :H] + a_h[:, :H])))
+        z = 1 / (1 + np.exp(-(a_xt[:, H:2 * H] + a_h[:, H:2 * H])))
+        n = np.tanh(a_xt[:, 2 * H:] + r * a_h[:, 2 * H:])
+        h = (1 - z) * h + z * n
+        out.append(h)
+    return np.stack(out)
+
+
+@pytest.mark.equation(66, check="independent reference")
+def test_chung_orientation_is_the_update_gate_negated():
+    # Cho et al. let z keep the old activation (Eq. 66), Chung et al. let z take the candidate; since
+    # 1 - sigmoid(a) = sigmoid(-a), negating the update gate's weights and bias turns one into the other.
+    rng = np.random.default_rng(11)
+    x, h0 = rng.normal(size=(T, B, D)), rng.normal(size=(B, H))
+    w_ih, w_hh = 0.6 * rng.normal(size=(3 * H, D)) + 0.1, 0.6 * rng.normal(size=(3 * H, H)) + 0.1
+    b_ih, b_hh = 0.6 * rng.normal(size=3 * H) + 0.1, 0.6 * rng.normal(size=3 * H) + 0.1
+    chung = chung_reference(x, h0, w_ih, w_hh, b_ih, b_hh)
+    ours, _, _ = gru.sequence_forward(x, (h0,), w_ih, w_hh, b_ih, b_hh)
+    assert relative_error(ours, chung) > 1e-2
+    flip = np.ones(3 * H)
+    flip[H:2 * H] = -1.0
+    negated, _, _ = gru.sequence_forward(x, (h0,), w_ih * flip[:, None], w_hh * flip[:, None], b_ih * flip,
+                                         b_hh * flip)
+    np.testing.assert_allclose(negated, chung, rtol=1e-12, atol=1e-14)
+
+
 def placements_after_and_before(edit):
     """Outputs and gradients of both placements on the same random parameters, edited by ``edit``."""
     rng = np.random.default_rng(8)

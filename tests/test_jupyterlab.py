@@ -21,7 +21,8 @@ import nbformat
 import pytest
 from nbgrader.validator import Validator
 
-from lstmlab import browser, checking
+from lstmlab import checking
+from tools import browser
 from lstmlab.grading.references import assignments, is_solution_cell, is_test_cell
 
 ROOT = Path(__file__).resolve().parents[1]

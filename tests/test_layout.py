@@ -39,3 +39,9 @@ def test_the_check_sees_relative_and_from_imports():
     source = "from ..grading import adapters\nfrom lstmlab import figures\nimport lstmlab.apps.charlm\n"
     names = set(imported_modules(source, "lstmlab.numpy"))
     assert {"lstmlab.grading", "lstmlab.figures", "lstmlab.apps.charlm"} <= names
+
+
+def test_the_package_root_holds_only_the_students_api():
+    """Drawings, apps, data and tooling live in their subpackages (or in tools/), not beside them."""
+    modules = sorted(path.name for path in PACKAGE.glob("*.py"))
+    assert modules == ["__init__.py", "checking.py"], modules

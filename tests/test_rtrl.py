@@ -10,7 +10,8 @@ from lstmlab.numpy.rtrl import RTRL, rtrl
 
 def problem(seed, n_in, n_units, steps, batch, p_target=0.3):
     rng = np.random.default_rng(seed)
-    W = rng.normal(scale=1.0, size=(n_in + n_units, n_units)) + 0.05
+    # W (n_units, n_in + n_units), drawn by columns: the weights these tests have always used
+    W = (rng.normal(scale=1.0, size=(n_in + n_units, n_units)) + 0.05).T.copy()
     x = rng.normal(size=(steps, batch, n_in))
     y0 = rng.uniform(0.1, 0.9, size=(batch, n_units))
     d = rng.uniform(size=(steps, batch, n_units))

@@ -21,7 +21,7 @@ def test_self_connected_unit_scales_by_w_over_4_per_step(w):
 def test_measured_factor_is_the_sum_over_paths_of_eq_21(seed):
     rng = np.random.default_rng(seed)
     n_in, n_units, steps = 2, 3, 6
-    W = rng.normal(scale=1.5, size=(n_in + n_units, n_units)) + 0.1
+    W = rng.normal(scale=1.5, size=(n_units, n_in + n_units)) + 0.1
     x = rng.normal(size=(steps, n_in))
     y0 = rng.uniform(size=n_units)
     Y = fr.forward(W, x[:, None], y0[None])[0][:, 0]
@@ -53,7 +53,7 @@ def test_lag_loss_gradcheck():
     rng = np.random.default_rng(3)
     K, H, n = 2, 3, 4
     params = {"w_ih": rng.normal(size=(K, H, 1)), "w_hh": rng.normal(size=(K, H, H)),
-              "b": rng.normal(size=(K, 1, H)) + 0.1, "w_out": rng.normal(size=(K, H, 1)),
+              "b": rng.normal(size=(K, 1, H)) + 0.1, "w_out": rng.normal(size=(K, 1, H)),
               "b_out": rng.normal(size=(K, 1, 1)) + 0.1}
     x, sign = vn.lag_task(3, K * n, rng)
     x, target = x.reshape(4, K, n, 1), sign.reshape(K, n)

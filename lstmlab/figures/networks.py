@@ -168,7 +168,7 @@ def draw_fully_recurrent(n_in=2, n_units=3):
 
 def draw_unfolded(n_units=2, steps=3):
     """A small fully recurrent network and the same network unfolded in time (Fig. 9): one layer
-    per time step, every layer wired to the next with the same weights W[v, u]."""
+    per time step, every layer wired to the next with the same weights W[u, v]."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.8), gridspec_kw={"width_ratios": [1, 2.4]})
     for ax in (left, right):
         ax.set_aspect("equal")

@@ -191,13 +191,13 @@ def forward_without_biases(params, X):
          "the output units are not squashed: y_o = σ(s_o)")
 def forward_linear_output(params, X):
     ys = forward(params, X)
-    return ys[:-1] + [ys[-2] @ params["W2"] + params["b2"]]
+    return ys[:-1] + [ys[-2] @ params["W2"].T + params["b2"]]
 
 
 def _thetas(params, ys, d, slope=sigmoid_prime, output_slope=True, hidden_slope=True):
     """The error signals with one part changed (an argument), for the variants below."""
     theta2 = (d - ys[2]) * (slope(ys[2]) if output_slope else 1.0)
-    theta1 = theta2 @ params["W2"].T
+    theta1 = theta2 @ params["W2"]
     return [theta1 * (slope(ys[1]) if hidden_slope else 1.0), theta2]
 
 
@@ -333,8 +333,8 @@ CH08, BOOK08 = "ch08_rtrl", "book/part2/ch08_rtrl"
 
 
 def _direct(W, X):
-    """delta_uk X_v: the term of Eq. 18 through which W[v, u] acts on unit u itself."""
-    return np.einsum("uk,bv->bvuk", np.eye(W.shape[1]), X)
+    """delta_uk X_v: the term of Eq. 18 through which W[u, v] acts on unit u itself."""
+    return np.einsum("uk,bv->buvk", np.eye(W.shape[0]), X)
 
 
 @mistake(CH08, "sensitivity_step", "Eq. 18", BOOK08, "Sensitivities",
@@ -346,14 +346,14 @@ def sensitivities_without_direct(p, W, X, y):
 @mistake(CH08, "sensitivity_step", "Eq. 18", BOOK08, "Sensitivities",
          "f'_k multiplies only the direct term: it multiplies the whole bracket")
 def sensitivities_slope_on_direct_only(p, W, X, y):
-    return sensitivity_step(np.zeros_like(p), W, X, y) + p @ W[-W.shape[1]:]
+    return sensitivity_step(np.zeros_like(p), W, X, y) + p @ W[:, -W.shape[0]:].T
 
 
 @mistake(CH08, "sensitivity_step", "Eq. 18", BOOK08, "Sensitivities",
-         "the carried term uses the transposed recurrent weights: it is Σ_l W_[l,k] p^l_uv, from l to k")
+         "the carried term uses the transposed recurrent weights: it is Σ_l W_[k,l] p^l_uv, into k from l")
 def sensitivities_weights_transposed(p, W, X, y):
-    n = W.shape[1]
-    return sensitivity_step(p, np.concatenate([W[:-n], W[-n:].T]), X, y)
+    n = W.shape[0]
+    return sensitivity_step(p, np.concatenate([W[:, :-n], W[:, -n:].T], axis=1), X, y)
 
 
 @mistake(CH08, "rtrl_gradient", "Eq. 14, the tutorial's misprint", BOOK08, "Sensitivities",
@@ -370,12 +370,12 @@ def gradient_batch_averaged(e, p):
 
 def _rtrl(W, x, d, mask, y0, eta, reset=False, masked=True, p_first=True, online=True):
     """RTRL over a sequence with one part changed (an argument), for the variants below."""
-    y = np.zeros((x.shape[1], W.shape[1])) if y0 is None else y0
-    p = np.zeros((x.shape[1],) + W.shape + (W.shape[1],))
+    y = np.zeros((x.shape[1], W.shape[0])) if y0 is None else y0
+    p = np.zeros((x.shape[1],) + W.shape + (W.shape[0],))
     total, Y, W_now = np.zeros_like(W), [], W
     for x_t, d_t, m_t in zip(x, d, mask):
         X = np.concatenate([x_t, y], axis=1)
-        y = sigmoid(X @ W_now)
+        y = sigmoid(X @ W_now.T)
         p_new = sensitivity_step(0.0 * p if reset else p, W_now, X, y)
         grad = rtrl_gradient(np.where(m_t > 0, d_t - y, 0.0) if masked else d_t - y, p_new if p_first else p)
         p = p_new
@@ -413,11 +413,12 @@ def rtrl_update_at_end(W, x, d, mask, y0=None, eta=0.0):
 CH09, BOOK09 = "ch09_vanishing_error", "book/part2/ch09_vanishing_error"
 
 
-def _path_sum(W, Y, v, o, q, lag=1, weight=lambda W_UU, u, w: W_UU[u, w], slope=sigmoid_prime):
-    """Eq. 21 summed over paths with one part changed (an argument), for the variants below."""
-    W_UU = W[-W.shape[1]:]
+def _path_sum(W, Y, v, o, q, lag=1, weight=lambda W_UU, u, w: W_UU[w, u], slope=sigmoid_prime):
+    """Eq. 21 summed over paths with one part changed (an argument), for the variants below: the
+    weight of step m from u = u_m into w = u_(m−1), and the slope."""
+    W_UU = W[:, -W.shape[0]:]
     total = 0.0
-    for middle in itertools.product(range(W.shape[1]), repeat=q - 1):
+    for middle in itertools.product(range(W.shape[0]), repeat=q - 1):
         path = (o, *middle, v)
         total += np.prod([slope(Y[-lag - m, path[m]]) * weight(W_UU, path[m], path[m - 1])
                           for m in range(1, q + 1)])
@@ -431,36 +432,42 @@ def paths_slope_one_step_late(W, Y, v, o, q):
 
 
 @mistake(CH09, "path_sum_factor", "Eq. 21, the tutorial's misprint", BOOK09, "One step back, many steps back",
-         "the weights run the wrong way: the error goes back along W_[u_m, u_(m−1)], from u_m to u_(m−1)")
+         "the weights run the wrong way: the error goes back along W_[u_(m−1), u_m], from u_m into u_(m−1)")
 def paths_weights_reversed(W, Y, v, o, q):
-    return _path_sum(W, Y, v, o, q, weight=lambda W_UU, u, w: W_UU[w, u])
+    return _path_sum(W, Y, v, o, q, weight=lambda W_UU, u, w: W_UU[u, w])
 
 
 @mistake(CH09, "path_sum_factor", "Eq. 21", BOOK09, "One step back, many steps back",
-         "the slopes are missing: each factor is f'(z_(u_m)(t − m)) W_[u_m, u_(m−1)]")
+         "the slopes are missing: each factor is f'(z_(u_m)(t − m)) W_[u_(m−1), u_m]")
 def paths_without_slope(W, Y, v, o, q):
     return _path_sum(W, Y, v, o, q, slope=np.ones_like)
 
 
-def _matrix_factor(W, Y, q, lag=1, step=lambda slope, W_UU, F: slope[:, None] * (W_UU @ F)):
+def _matrix_factor(W, Y, q, lag=1, step=lambda slope, W_UU, F: slope[:, None] * (W_UU.T @ F)):
     """Eq. 21 as a matrix product with one part changed (an argument), for the variants below."""
-    W_UU = W[-W.shape[1]:]
-    F = np.eye(W.shape[1])
+    W_UU = W[:, -W.shape[0]:]
+    F = np.eye(W.shape[0])
     for m in range(1, q + 1):
         F = step(sigmoid_prime(Y[-lag - m]), W_UU, F)
     return F
 
 
 @mistake(CH09, "jacobian_factor", "Eq. 21", BOOK09, "One step back, many steps back",
-         "W_UU multiplies on the wrong side: F^(m) = diag(f') W_UU F^(m−1)")
+         "W_UUᵀ multiplies on the wrong side: F^(m) = diag(f') W_UUᵀ F^(m−1)")
 def jacobian_right_product(W, Y, q):
-    return _matrix_factor(W, Y, q, step=lambda slope, W_UU, F: slope[:, None] * (F @ W_UU))
+    return _matrix_factor(W, Y, q, step=lambda slope, W_UU, F: slope[:, None] * (F @ W_UU.T))
+
+
+@mistake(CH09, "jacobian_factor", "Eq. 20", BOOK09, "One step back, many steps back",
+         "the error went forward along W_UU: it goes back along W_UUᵀ, F^(m) = diag(f') W_UUᵀ F^(m−1)")
+def jacobian_not_transposed(W, Y, q):
+    return _matrix_factor(W, Y, q, step=lambda slope, W_UU, F: slope[:, None] * (W_UU @ F))
 
 
 @mistake(CH09, "jacobian_factor", "Eq. 21", BOOK09, "One step back, many steps back",
          "the slopes scale columns: diag(f'(z(t − m))) scales row v")
 def jacobian_slopes_on_columns(W, Y, q):
-    return _matrix_factor(W, Y, q, step=lambda slope, W_UU, F: (W_UU @ F) * slope[None, :])
+    return _matrix_factor(W, Y, q, step=lambda slope, W_UU, F: (W_UU.T @ F) * slope[None, :])
 
 
 @mistake(CH09, "jacobian_factor", "Eq. 21", BOOK09, "One step back, many steps back",

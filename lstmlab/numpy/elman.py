@@ -4,12 +4,13 @@ Three layers of sigmoid units (input I, hidden H, output O) plus one context cel
 unit. At every step the context cells hold what their source layer produced one step before,
 c(τ) = α c(τ-1) + y_src(τ-1), and the hidden units read them as extra inputs:
 
-    y_H(τ) = f(y_I(τ) W_IH + c(τ) W_CH + b_H),    y_O(τ) = f(y_H(τ) W_HO + b_O).
+    y_H(τ) = f(W_IH y_I(τ) + W_CH c(τ) + b_H),    y_O(τ) = f(W_HO y_H(τ) + b_O).
 
-``W_IH[i, h]`` is the weight from input unit i to hidden unit h, and so on (``W[v, u]``: from v to
-u). For Elman the source layer is the hidden layer and α = 0; :mod:`lstmlab.numpy.jordan` feeds the
-context from the output layer. Arrays are ``(T, B, width)``; the error is Eqs. (8)-(10)'s squared
-error at the (τ, o) pairs marked in ``mask``.
+``W_IH[h, i]`` is the weight from input unit i to hidden unit h, and so on (``W[u, v]``: into u
+from v, receiving unit first; with samples in rows a layer is ``y @ W.T``). For Elman the source
+layer is the hidden layer and α = 0; :mod:`lstmlab.numpy.jordan` feeds the context from the
+output layer. Arrays are ``(T, B, width)``; the error is Eqs. (8)-(10)'s squared error at the
+(τ, o) pairs marked in ``mask``.
 
 Two gradients are offered. ``through_context=True`` is full backpropagation through time.
 ``through_context=False`` is Elman's own recipe, the one the tutorial describes: the context
@@ -32,11 +33,12 @@ class ContextNetwork:
         n_context = n_hidden if self.source == "hidden" else n_out
         self.sizes = (n_in, n_hidden, n_out)
         self.alpha = float(alpha)
+        # weights drawn sender first and transposed, so that a seed gives the same network as it always has
         self.params = {
-            "W_IH": uniform((n_in, n_hidden), scale, rng),
-            "W_CH": uniform((n_context, n_hidden), scale, rng),
+            "W_IH": uniform((n_in, n_hidden), scale, rng).T.copy(),
+            "W_CH": uniform((n_context, n_hidden), scale, rng).T.copy(),
             "b_H": uniform((n_hidden,), scale, rng),
-            "W_HO": uniform((n_hidden, n_out), scale, rng),
+            "W_HO": uniform((n_hidden, n_out), scale, rng).T.copy(),
             "b_O": uniform((n_out,), scale, rng),
         }
         self.n_context = n_context
@@ -70,8 +72,8 @@ class ContextNetwork:
             if context is not None:
                 c = context[j]
             C[j] = c
-            YH[j] = sigmoid(x[j] @ p["W_IH"] + c @ p["W_CH"] + p["b_H"])
-            YO[j] = sigmoid(YH[j] @ p["W_HO"] + p["b_O"])
+            YH[j] = sigmoid(x[j] @ p["W_IH"].T + c @ p["W_CH"].T + p["b_H"])
+            YO[j] = sigmoid(YH[j] @ p["W_HO"].T + p["b_O"])
             c = self.alpha * c + (YH[j] if self.source == "hidden" else YO[j])
         return YO, (x, C, YH, YO)
 
@@ -92,14 +94,14 @@ class ContextNetwork:
             d_src = d_next_c if through_context else np.zeros_like(d_next_c)
             d_yo = -mask[j] * (d[j] - YO[j]) + (d_src if self.source == "output" else 0.0)
             d_so = d_yo * sigmoid_prime(YO[j])
-            d_yh = d_so @ p["W_HO"].T + (d_src if self.source == "hidden" else 0.0)
+            d_yh = d_so @ p["W_HO"] + (d_src if self.source == "hidden" else 0.0)
             d_sh = d_yh * sigmoid_prime(YH[j])
-            grads["W_HO"] += YH[j].T @ d_so
+            grads["W_HO"] += d_so.T @ YH[j]
             grads["b_O"] += d_so.sum(axis=0)
-            grads["W_IH"] += x[j].T @ d_sh
-            grads["W_CH"] += C[j].T @ d_sh
+            grads["W_IH"] += d_sh.T @ x[j]
+            grads["W_CH"] += d_sh.T @ C[j]
             grads["b_H"] += d_sh.sum(axis=0)
-            d_next_c = d_sh @ p["W_CH"].T + self.alpha * d_src
+            d_next_c = d_sh @ p["W_CH"] + self.alpha * d_src
         return grads, d_next_c
 
 

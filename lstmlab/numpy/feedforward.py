@@ -2,9 +2,10 @@
 
 A network with layer sizes ``[n_0, n_1, ..., n_L]`` has ``n_0`` input units, hidden layers
 1 .. L-1 and ``n_L`` output units. Its parameters are a dict: ``params["W1"]`` .. ``params["WL"]``
-and ``params["b1"]`` .. ``params["bL"]``, where ``W{k}[v, u]`` is the weight W_[v,u] from unit v of
-layer k-1 to unit u of layer k (shape ``(n_{k-1}, n_k)``) and ``b{k}[u]`` is the bias b_u.
-With samples in rows, the weighted inputs z_u = sum_v W_[v,u] y_v of a whole layer are ``y_prev @ W``.
+and ``params["b1"]`` .. ``params["bL"]``, where ``W{k}[u, v]`` is the weight from unit v of layer
+k-1 to unit u of layer k (shape ``(n_k, n_{k-1})``, receiving unit first as everywhere in lstmlab;
+Sec. 4 of the tutorial prints it sender first, W_[v,u]) and ``b{k}[u]`` is the bias b_u.
+With samples in rows, the weighted inputs z_u = sum_v W_[v,u] y_v of a whole layer are ``y_prev @ W.T``.
 """
 
 from dataclasses import dataclass, field
@@ -20,14 +21,14 @@ def layer_sizes(params):
     L = len(params) // 2
     if L == 0 or set(params) != {f"{p}{k}" for k in range(1, L + 1) for p in "Wb"}:
         raise ValueError(f"params must hold W1..WL and b1..bL, got keys {sorted(params)}")
-    sizes = [params["W1"].shape[0]]
+    sizes = [params["W1"].shape[-1]]
     for k in range(1, L + 1):
         W, b = params[f"W{k}"], params[f"b{k}"]
-        if W.ndim != 2 or W.shape[0] != sizes[-1]:
-            raise ValueError(f"W{k} must have shape ({sizes[-1]}, n_{k}), got shape {W.shape}")
-        if b.shape != (W.shape[1],):
-            raise ValueError(f"b{k} must have shape ({W.shape[1]},) to match W{k}, got shape {b.shape}")
-        sizes.append(W.shape[1])
+        if W.ndim != 2 or W.shape[1] != sizes[-1]:
+            raise ValueError(f"W{k} must have shape (n_{k}, {sizes[-1]}), got shape {W.shape}")
+        if b.shape != (W.shape[0],):
+            raise ValueError(f"b{k} must have shape ({W.shape[0]},) to match W{k}, got shape {b.shape}")
+        sizes.append(W.shape[0])
     return sizes
 
 
@@ -37,7 +38,8 @@ def init_params(sizes, rng, scale=0.5):
         raise ValueError(f"sizes must list at least two positive layer sizes, got {sizes}")
     params = {}
     for k in range(1, len(sizes)):
-        params[f"W{k}"] = uniform((sizes[k - 1], sizes[k]), scale, rng)
+        # drawn sender first and transposed, so that a seed gives the same network as it always has
+        params[f"W{k}"] = uniform((sizes[k - 1], sizes[k]), scale, rng).T.copy()
         params[f"b{k}"] = uniform((sizes[k],), scale, rng)
     return params
 
@@ -60,7 +62,7 @@ def forward(params, X):
     X, L = _check_input(params, X)
     ys = [X]
     for k in range(1, L + 1):
-        ys.append(sigmoid(ys[-1] @ params[f"W{k}"] + params[f"b{k}"]))
+        ys.append(sigmoid(ys[-1] @ params[f"W{k}"].T + params[f"b{k}"]))
     return ys
 
 
@@ -93,7 +95,7 @@ def error_signals(params, ys, d):
     L = len(ys) - 1
     thetas = [(_check_targets(d, ys[-1]) - ys[-1]) * sigmoid_prime(ys[-1])]
     for k in range(L - 1, 0, -1):
-        thetas.append((thetas[-1] @ params[f"W{k + 1}"].T) * sigmoid_prime(ys[k]))
+        thetas.append((thetas[-1] @ params[f"W{k + 1}"]) * sigmoid_prime(ys[k]))
     return thetas[::-1]
 
 
@@ -101,7 +103,7 @@ def weight_changes(ys, thetas, eta):
     """Delta W_[v,u] = eta theta_u y_v and Delta b_u = eta theta_u, summed over the samples."""
     changes = {}
     for k, theta in enumerate(thetas, start=1):
-        changes[f"W{k}"] = eta * (ys[k - 1].T @ theta)
+        changes[f"W{k}"] = eta * (theta.T @ ys[k - 1])
         changes[f"b{k}"] = eta * theta.sum(axis=0)
     return changes
 
@@ -115,7 +117,7 @@ def gradients(params, X, d):
     ys = forward(params, X)
     thetas = error_signals(params, ys, d)
     grads = {name: -change for name, change in weight_changes(ys, thetas, 1.0).items()}
-    grads["X"] = -(thetas[0] @ params["W1"].T)
+    grads["X"] = -(thetas[0] @ params["W1"])
     return grads
 
 

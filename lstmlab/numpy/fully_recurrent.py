@@ -1,9 +1,10 @@
 """The fully recurrent network of Sec. 6 and its training by backpropagation through time (Eqs. 6-12).
 
 Notation. ``n_in`` input units I and ``n_units`` non-input units U, every one of them a sigmoid
-unit. ``W`` has shape ``(n_in + n_units, n_units)`` and ``W[v, u]`` is the weight from unit ``v`` to
-unit ``u``: rows ``0 .. n_in-1`` are the input units, rows ``n_in ..`` the non-input units (the
-recurrent part, ``W[n_in:]``). There is no separate bias: append a constant-one input unit for one.
+unit. ``W`` has shape ``(n_units, n_in + n_units)`` and ``W[u, v]`` is the weight from unit ``v`` to
+unit ``u`` (receiving unit first, as Eq. 7 writes it): columns ``0 .. n_in-1`` are the input units,
+columns ``n_in ..`` the non-input units (the recurrent part, ``W[:, n_in:]``). There is no separate
+bias: append a constant-one input unit for one.
 
 Time. The epoch starts at t' with the given outputs ``y0 = y(t')`` (zeros by default) and runs for
 ``T`` steps; ``x[j]`` is the input ``y_I(t'+1+j)`` and ``Y[j]`` the outputs ``y_U(t'+1+j)``. Arrays
@@ -13,7 +14,8 @@ Targets. ``d`` (``(T, B, n_units)``) holds the desired outputs and ``mask`` (sam
 the pairs (τ, u) with u ∈ T(τ), the units that have a target at time τ (Eq. 10).
 
 Sign convention. ``theta`` is the error signal ϑ_u(τ) = -∂E_total/∂z_u(τ), the sign for which
-Eq. (12) reads ϑ_u(t) = f'(z_u(t)) e_u(t) with e = d - y, and ΔW = -η ∂E_total/∂W = η Σ_τ ϑ_u X_v.
+Eq. (12) reads ϑ_u(t) = f'(z_u(t)) e_u(t) with e = d - y, and ΔW[u, v] = -η ∂E_total/∂W[u, v] =
+η Σ_τ ϑ_u X_v.
 Functions return the gradient ∂E_total/∂W itself (so a step is ``W -= eta * grad``).
 """
 
@@ -25,11 +27,11 @@ from lstmlab.numpy.activations import sigmoid, sigmoid_prime
 def check_sequence(W, x, y0=None, d=None, mask=None):
     """Validate shapes and dtypes; returns (n_in, n_units, y0) with y0 filled in."""
     if not isinstance(W, np.ndarray) or W.ndim != 2:
-        raise ValueError(f"W must be a 2-d array (n_in + n_units, n_units), got {getattr(W, 'shape', W)}")
-    n_units = W.shape[1]
-    n_in = W.shape[0] - n_units
+        raise ValueError(f"W must be a 2-d array (n_units, n_in + n_units), got {getattr(W, 'shape', W)}")
+    n_units = W.shape[0]
+    n_in = W.shape[1] - n_units
     if n_in < 0:
-        raise ValueError(f"W must have at least n_units={n_units} rows, got shape {W.shape}")
+        raise ValueError(f"W must have at least n_units={n_units} columns, got shape {W.shape}")
     if not isinstance(x, np.ndarray) or x.ndim != 3 or x.shape[2] != n_in:
         raise ValueError(f"x must have shape (T, B, {n_in}), got {getattr(x, 'shape', type(x).__name__)}")
     for name, a in (("W", W), ("x", x)):
@@ -48,10 +50,11 @@ def check_sequence(W, x, y0=None, d=None, mask=None):
 
 
 def forward(W, x, y0=None):
-    """Eqs. (6)-(7): z(τ+1) = [y_I(τ+1), y_U(τ)] W, y(τ+1) = f(z(τ+1)); returns (Y, X).
+    """Eqs. (6)-(7): z(τ+1) = W [y_I(τ+1), y_U(τ)], y(τ+1) = f(z(τ+1)); returns (Y, X).
 
     ``X[j]`` is the vector of unit outputs feeding every unit at step j, X_[v,u](τ) = y_v(τ) for an
-    input unit v and y_v(τ-1) for a non-input unit v; it is what the weight gradient needs.
+    input unit v and y_v(τ-1) for a non-input unit v; it is what the weight gradient needs. With the
+    batch in rows, a step is ``X[j] @ W.T``.
 
     Implements: Eqs. 6-7.
     """
@@ -62,7 +65,7 @@ def forward(W, x, y0=None):
     for j in range(steps):
         X[j, :, :n_in] = x[j]
         X[j, :, n_in:] = y
-        y = sigmoid(X[j] @ W)
+        y = sigmoid(X[j] @ W.T)
         Y[j] = y
     return Y, X
 
@@ -100,17 +103,17 @@ def bptt(W, x, d, mask, y0=None, k=None):
     """
     check_sequence(W, x, y0, d, mask)
     Y, X = forward(W, x, y0)
-    n_in = W.shape[0] - W.shape[1]
-    W_rec = W[n_in:]
+    n_in = W.shape[1] - W.shape[0]
+    W_rec = W[:, n_in:]
     e = error(Y, d, mask)
     f_prime = sigmoid_prime(Y)
     theta = np.empty_like(Y)
     steps = Y.shape[0]
     if k is None:
-        back = np.zeros_like(Y[0])  # Σ_k W[u, k] ϑ_k(τ+1), zero after the last step
+        back = np.zeros_like(Y[0])  # Σ_k W[k, u] ϑ_k(τ+1), zero after the last step
         for j in reversed(range(steps)):
             theta[j] = f_prime[j] * (e[j] + back)
-            back = theta[j] @ W_rec.T
+            back = theta[j] @ W_rec
         d_y0 = -back
     else:
         if k < 0:
@@ -119,10 +122,10 @@ def bptt(W, x, d, mask, y0=None, k=None):
         # travel back at most T-1 steps, so a longer window would only hold zeros.
         window = np.zeros((min(k, steps - 1) + 1,) + Y.shape[1:], dtype=Y.dtype)
         for j in reversed(range(steps)):
-            window[1:] = window[:-1] @ W_rec.T
+            window[1:] = window[:-1] @ W_rec
             window[0] = e[j]
             window *= f_prime[j]
             theta[j] = window.sum(axis=0)
         d_y0 = None
-    grad = -np.einsum("tbv,tbu->vu", X, theta)
+    grad = -np.einsum("tbu,tbv->uv", theta, X)
     return grad, theta, d_y0

@@ -1,9 +1,9 @@
 """Real-time recurrent learning (Sec. 6.2, Eqs. 13-19) for the fully recurrent network.
 
-Same network and notation as :mod:`lstmlab.numpy.fully_recurrent`: ``W[v, u]`` from unit v (an
+Same network and notation as :mod:`lstmlab.numpy.fully_recurrent`: ``W[u, v]`` from unit v (an
 input unit or a non-input unit) to the non-input unit u. The sensitivities are kept in one array
-``p`` of shape ``(B, n_in + n_units, n_units, n_units)`` with ``p[b, v, u, k]`` = p^k_uv =
-∂y_k/∂W[v, u] (Eq. 15). One step (Eq. 18) costs O(n_pre · n_units³), the O(n⁴) of RTRL; the
+``p`` of shape ``(B, n_units, n_in + n_units, n_units)`` with ``p[b, u, v, k]`` = p^k_uv =
+∂y_k/∂W[u, v] (Eq. 15). One step (Eq. 18) costs O(n_pre · n_units³), the O(n⁴) of RTRL; the
 memory is that of ``p`` whatever the length of the sequence.
 """
 
@@ -14,31 +14,31 @@ from lstmlab.numpy.fully_recurrent import check_sequence
 
 
 def sensitivity_step(p, W, X, y):
-    """Eq. (18): p^k_uv(τ+1) = f'_k(z_k(τ+1)) [δ_uk X_v(τ+1) + Σ_l W[l, k] p^l_uv(τ)].
+    """Eq. (18): p^k_uv(τ+1) = f'_k(z_k(τ+1)) [δ_uk X_v(τ+1) + Σ_l W[k, l] p^l_uv(τ)].
 
-    p: ``(B, n_in + n_units, n_units, n_units)`` the sensitivities of step τ; X: ``(B, n_in +
+    p: ``(B, n_units, n_in + n_units, n_units)`` the sensitivities of step τ; X: ``(B, n_in +
     n_units)`` the unit outputs feeding step τ+1 (inputs of τ+1, outputs of τ); y: ``(B, n_units)``
-    the new outputs y(τ+1) = f(X W), through which f' is written. Returns the sensitivities of τ+1.
+    the new outputs y(τ+1) = f(W X), through which f' is written. Returns the sensitivities of τ+1.
 
     Implements: Eqs. 15, 18.
     """
-    n_units = W.shape[1]
-    # Σ_l W[l, k] p^l_uv(τ): the recurrent part, one matrix product on the last axis.
-    carried = p @ W[W.shape[0] - n_units:]
-    # δ_uk X_v(τ+1): the weight W[v, u] acts directly only on unit u.
-    direct = np.einsum("uk,bv->bvuk", np.eye(n_units, dtype=W.dtype), X)
+    n_units = W.shape[0]
+    # Σ_l W[k, l] p^l_uv(τ): the recurrent part, one matrix product on the last axis.
+    carried = p @ W[:, W.shape[1] - n_units:].T
+    # δ_uk X_v(τ+1): the weight W[u, v] acts directly only on unit u.
+    direct = np.einsum("uk,bv->buvk", np.eye(n_units, dtype=W.dtype), X)
     return sigmoid_prime(y)[:, None, None, :] * (carried + direct)
 
 
 def gradient(e, p):
-    """Eq. (14) as a gradient: ∂E(τ)/∂W[v, u] = -Σ_k e_k(τ) p^k_uv(τ), summed over the batch.
+    """Eq. (14) as a gradient: ∂E(τ)/∂W[u, v] = -Σ_k e_k(τ) p^k_uv(τ), summed over the batch.
 
     e: ``(B, n_units)`` the errors d - y of step τ (zero where there is no target); p: the
     sensitivities of the same step. Returns an array shaped like W.
 
     Implements: Eq. 14.
     """
-    return -np.einsum("bk,bvuk->vu", e, p)
+    return -np.einsum("bk,buvk->uv", e, p)
 
 
 class RTRL:
@@ -49,7 +49,7 @@ class RTRL:
 
     def __init__(self, W, batch=1, y0=None):
         self.W = W
-        dummy = np.zeros((1, batch, W.shape[0] - W.shape[1]), dtype=W.dtype)
+        dummy = np.zeros((1, batch, W.shape[1] - W.shape[0]), dtype=W.dtype)
         _, n_units, self.y = check_sequence(W, dummy, y0)
         self.y = self.y.copy()
         # Eq. (19): the initial outputs do not depend on the weights.
@@ -67,11 +67,11 @@ class RTRL:
         Implements: Eqs. 16-17.
         """
         batch, n_units = self.y.shape
-        n_in = self.W.shape[0] - n_units
+        n_in = self.W.shape[1] - n_units
         if x.shape != (batch, n_in):
             raise ValueError(f"x must have shape {(batch, n_in)}, got {x.shape}")
         X = np.concatenate([x, self.y], axis=1)
-        y = sigmoid(X @ self.W)
+        y = sigmoid(X @ self.W.T)
         self.p = sensitivity_step(self.p, self.W, X, y)
         self.y = y
         if d is not None:

@@ -5,8 +5,8 @@ network (:mod:`lstmlab.numpy.fully_recurrent`) and propagated back by the BPTT c
 signal that arrives at unit v, q steps earlier, divided by the one injected, is the scaling factor
 ∂ϑ_v(t-q)/∂ϑ_o(t). Predicted: the same factor from Eq. (21), either as the literal sum over all
 paths through the unrolled network (only for tiny networks) or as the product of the q Jacobians
-diag(f'(z(τ))) W_UU that the sum over paths amounts to. ``W`` is the fully recurrent net's,
-sender first (``W[v, u]``, see CONTRIBUTING.md).
+diag(f'(z(τ))) W_UU^T that the sum over paths amounts to. ``W`` is the fully recurrent net's,
+receiving unit first (``W[u, v]`` from v to u, see CONTRIBUTING.md).
 
 The experiment: many standard tanh RNNs (:func:`lstmlab.numpy.rnn.sequence_forward`, trained by
 BPTT) are trained side by side on a task whose time lag is a parameter, and the fraction of them
@@ -45,31 +45,31 @@ def jacobian_factor(W, Y, q):
 
     Implements: Eqs. 20-21.
     """
-    n_units = W.shape[1]
-    W_UU = W[-n_units:]
+    n_units = W.shape[0]
+    W_UU = W[:, -n_units:]
     factor = np.eye(n_units)
     steps = Y.shape[0]
     for lag in range(1, q + 1):
-        # Eq. (20): ϑ_v(τ) = f'_v(z_v(τ)) Σ_u W[v, u] ϑ_u(τ+1), one step further back.
-        factor = sigmoid_prime(Y[steps - 1 - lag])[:, None] * (W_UU @ factor)
+        # Eq. (20): ϑ_v(τ) = f'_v(z_v(τ)) Σ_u W[u, v] ϑ_u(τ+1), one step further back.
+        factor = sigmoid_prime(Y[steps - 1 - lag])[:, None] * (W_UU.T @ factor)
     return factor
 
 
 def path_sum_factor(W, Y, v, o, q):
     """Eq. (21) literally: the sum over every path o = u_0, u_1, ..., u_q = v of the products
-    Π f'(z_{u_m}(t-m)) W[u_m, u_{m-1}]; exponential in q, for checking only.
+    Π f'(z_{u_m}(t-m)) W[u_{m-1}, u_m]; exponential in q, for checking only.
 
     Implements: Eq. 21.
     """
-    n_units = W.shape[1]
-    W_UU = W[-n_units:]
+    n_units = W.shape[0]
+    W_UU = W[:, -n_units:]
     steps = Y.shape[0]
     total = 0.0
     for middle in itertools.product(range(n_units), repeat=q - 1):
         path = (o,) + middle + (v,)
         term = 1.0
         for m in range(1, q + 1):
-            term *= sigmoid_prime(Y[steps - 1 - m, path[m]]) * W_UU[path[m], path[m - 1]]
+            term *= sigmoid_prime(Y[steps - 1 - m, path[m]]) * W_UU[path[m - 1], path[m]]
         total += term
     return total
 
@@ -81,7 +81,7 @@ def self_connected_unit(w, steps):
 
     Implements: Eqs. 22-23.
     """
-    W = np.array([[-w / 2.0], [w]])  # row 0: a constant-one input unit; row 1: the self-connection
+    W = np.array([[-w / 2.0, w]])  # column 0: from a constant-one input unit; column 1: the self-connection
     return W, np.ones((steps, 1)), np.array([0.5])
 
 
@@ -101,21 +101,21 @@ def lag_loss(params, x, target):
     """Forward and backward pass of the experiment's networks: tanh RNN, linear readout of the
     last hidden state, loss ½ Σ (y - target)² / batch per network, summed over the ensemble.
 
-    params: ``w_ih`` (K, H, 1), ``w_hh`` (K, H, H), ``b`` (K, 1, H), ``w_out`` (K, H, 1),
+    params: ``w_ih`` (K, H, 1), ``w_hh`` (K, H, H), ``b`` (K, 1, H), ``w_out`` (K, 1, H),
     ``b_out`` (K, 1, 1); x ``(T, K, batch, 1)``; target ``(K, batch)``. Returns (loss, grads, y).
     """
     trials, batch = target.shape
     hidden = params["w_hh"].shape[-1]
     hs, _, cache = sequence_forward(x, (np.zeros((trials, batch, hidden)),),
                                     params["w_ih"], params["w_hh"], params["b"])
-    y = (hs[-1] @ params["w_out"] + params["b_out"])[..., 0]
+    y = (hs[-1] @ np.swapaxes(params["w_out"], -1, -2) + params["b_out"])[..., 0]
     loss = 0.5 * float(np.sum((y - target) ** 2)) / batch
     d_y = (y - target)[..., None] / batch
     d_out = np.zeros_like(hs)
-    d_out[-1] = d_y @ np.swapaxes(params["w_out"], -1, -2)
+    d_out[-1] = d_y @ params["w_out"]
     _, _, dw_ih, dw_hh, db, _ = sequence_backward(d_out, (np.zeros_like(hs[-1]),), cache)
     grads = {"w_ih": dw_ih, "w_hh": dw_hh, "b": db,
-             "w_out": np.swapaxes(hs[-1], -1, -2) @ d_y, "b_out": d_y.sum(axis=1, keepdims=True)}
+             "w_out": np.swapaxes(d_y, -1, -2) @ hs[-1], "b_out": d_y.sum(axis=1, keepdims=True)}
     return loss, grads, y
 
 
@@ -132,7 +132,7 @@ def train_lag_task(lag, trials=32, hidden=4, batch=32, iterations=200, lr=0.1, s
     params = {"w_ih": uniform((trials, hidden, 1), scale, rng),
               "w_hh": uniform((trials, hidden, hidden), scale, rng),
               "b": uniform((trials, 1, hidden), scale, rng),
-              "w_out": uniform((trials, hidden, 1), scale, rng),
+              "w_out": uniform((trials, 1, hidden), scale, rng),
               "b_out": np.zeros((trials, 1, 1))}
 
     def batch_of(n):

@@ -3,7 +3,8 @@
 Three sources, read without importing anything they describe:
 
 * ``book/appendix/equations.toml``: every numbered equation of the tutorial (as printed, where it is
-  taught, its status), the unnumbered in-text formulas, and the papers' own inconsistencies;
+  taught, its status, and ``checked``: where it was compared with the original paper), the unnumbered
+  in-text formulas, the papers' own inconsistencies, and what could be read of each paper (``source``);
 * a line ``Implements: Eq. 41.`` (or ``Eqs. 24-38, 40.``) in the docstring of a function or class
   under ``lstmlab/``;
 * a marker ``@pytest.mark.equation(41)`` on a test under ``tests/``.
@@ -26,6 +27,9 @@ STATUSES = ("as printed", "corrected", "not implemented")
 #: What a test marked @pytest.mark.equation(..., check=...) compares the code with.
 CHECKS = ("closed form", "central differences", "torch autograd", "torch.nn parity", "independent reference",
           "measurement", "printed form fails")
+#: How much of an original paper the sweep could read (a ``[[source]]``'s ``found``), as the tables say it.
+FOUND = {"paper": "the paper", "authors": "the authors' own pseudo-code or code", "quoted": "its equations as quoted",
+         "no": "not found"}
 _IMPLEMENTS = re.compile(r"^\s*Implements:\s*Eqs?\.\s*([0-9][0-9,\s\-–]*?)\.?\s*$", re.M)
 _ERRATUM = re.compile(r"^:::\{admonition\} (Errat(?:um|a)[^\n]*)\n((?::[a-z]+:[^\n]*\n)*)", re.M)
 
@@ -173,8 +177,28 @@ def problems(root=ROOT, tutorial=None):
     for n in sorted(set(code) | set(marked)):
         if n not in seen:
             found.append(f"Eq. {n} is annotated in the code or tests but has no row")
+    sources = {}
+    for source in data.get("source", []):
+        key = source.get("key")
+        if key in sources:
+            found.append(f"more than one source is keyed {key}")
+        sources[key] = source
+        if source.get("found") not in FOUND:
+            found.append(f"source {key}: found must be one of {', '.join(FOUND)}, got {source.get('found')!r}")
+        if not source.get("short") or not source.get("read"):
+            found.append(f"source {key} does not say its short name and what was read of it")
+        if source.get("found") != "no" and not source.get("via"):
+            found.append(f"source {key} was found but does not say what the checks were made against (via)")
     for row in rows + data.get("unnumbered", []):
         where = f"Eq. {row['number']}" if "number" in row else f"the formula '{row['formula'][:40]}'"
+        for check in row.get("checked", []):
+            source = sources.get(check.get("source"))
+            if source is None:
+                found.append(f"{where}: checked against unknown source {check.get('source')!r}")
+            elif source.get("found") == "no":
+                found.append(f"{where}: checked against {check['source']}, which the sweep did not find")
+            if not check.get("at"):
+                found.append(f"{where}: a check against {check.get('source')} does not say where")
         status = row.get("status")
         if status not in STATUSES:
             found.append(f"{where}: unknown status {status!r}")
@@ -305,7 +329,25 @@ table.lstmlab-eq .what {color: #666; font-size: 0.9em;}
 </style>"""
 
 
-def _status(row, errata_by_label, titles, page_dir, tests=None):
+def _ranges(numbers):
+    """[1, 2, 3, 5] -> '1-3, 5'."""
+    spans = []
+    for n in sorted(numbers):
+        if spans and spans[-1][1] == n - 1:
+            spans[-1][1] = n
+        else:
+            spans.append([n, n])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+
+
+def _checks(row, sources):
+    """The row's checks against the original papers, one line each."""
+    return "".join(f"<br><b>checked against</b> {html.escape(sources[c['source']]['short'])} "
+                   f"<span class=\"what\">({html.escape(sources[c['source']]['via'])})</span>: {_text(c['at'])}"
+                   for c in row.get("checked", []))
+
+
+def _status(row, errata_by_label, titles, page_dir, sources, tests=None):
     status = row["status"]
     cls = {"as printed": "st-printed", "corrected": "st-corrected"}.get(status, "st-not")
     parts = [f'<span class="{cls}">{status}</span>']
@@ -316,6 +358,7 @@ def _status(row, errata_by_label, titles, page_dir, tests=None):
         parts.append(f"<br>{_text(row['reason'])}")
     if row.get("note"):
         parts.append(f"<br><i>{_text(row['note'])}</i>")
+    parts.append(_checks(row, sources))
     if tests is not None and row.get("evidence"):
         parts.append("<br><b>evidence:</b> " + ", ".join(_source_link(tests[n], page_dir) for n in row["evidence"]))
     for label in row.get("errata", []):
@@ -326,7 +369,7 @@ def _status(row, errata_by_label, titles, page_dir, tests=None):
 
 
 def tables(root=ROOT, page_dir="appendix"):
-    """HTML of the appendix: ``{"summary", "numbered", "unnumbered", "papers"}``."""
+    """HTML of the appendix: ``{"summary", "numbered", "unnumbered", "papers", "sources"}``."""
     data = load(root)
     titles = _titles(root)
     code = code_sites(root)
@@ -334,6 +377,7 @@ def tables(root=ROOT, page_dir="appendix"):
     boxes = errata(root)
     by_label = {label: (title, chapter) for label, title, chapter in boxes if label}
     rows = data["equation"]
+    sources = {source["key"]: source for source in data.get("source", [])}
 
     numbered = []
     for row in rows:
@@ -352,13 +396,24 @@ def tables(root=ROOT, page_dir="appendix"):
                 for s in tests))
         numbered.append([f'<span id="eq-{n}">({n})</span><br><span class="what">Sec. {row["section"]}</span>',
                          _math(row["latex"]), "<br>".join(where),
-                         _status(row, by_label, titles, page_dir)])
+                         _status(row, by_label, titles, page_dir, sources)])
     unnumbered = [[row["section"], _math(row["formula"]),
                    "<br>".join(_chapter_link(c, titles, page_dir) for c in row.get("chapters", [])),
-                   _status(row, by_label, titles, page_dir, every)] for row in data.get("unnumbered", [])]
+                   _status(row, by_label, titles, page_dir, sources, every)] for row in data.get("unnumbered", [])]
     papers = [[_text(row["paper"]), _text(row["inconsistency"]), _text(row["course"])]
               for row in data.get("paper", [])]
 
+    checked = {}
+    for row in rows:
+        for c in row.get("checked", []):
+            checked.setdefault(c["source"], set()).add(row["number"])
+    every_checked = set().union(*checked.values()) if checked else set()
+    earlier = checked.get("hochreiter1997", set())
+    unchecked = [row["number"] for row in rows if row["number"] not in every_checked]
+    source_rows = [[f"<b>{html.escape(s['short'])}</b>, {html.escape(s['paper'])}",
+                    f"<b>{FOUND[s['found']]}.</b> {_text(s['read'])}",
+                    ("Eqs. " + _ranges(checked[key])) if key in checked else "—"]
+                   for key, s in sources.items()]
     counts = {s: sum(row["status"] == s for row in rows) for s in STATUSES}
     box_items = "".join(
         f'<li><a href="{_href(page_dir, chapter + ".html#" + label)}">{html.escape(title)}</a>'
@@ -372,7 +427,13 @@ def tables(root=ROOT, page_dir="appendix"):
         f"or with the tutorial. "
         f"<b>{len({s for v in code.values() for s in v})}</b> annotated functions and "
         f"<b>{len({s.node_id for v in marked.values() for s in v})}</b> marked tests stand behind "
-        f"them.</p><p>The book's <b>{len(boxes)}</b> erratum boxes:</p><ul>{box_items}</ul>")
+        f"them.</p><p><b>{len(every_checked)}</b> of the {len(rows)} numbered equations were checked symbol by "
+        f"symbol against the paper they come from, or, where its text could not be found, against its authors' "
+        f"own pseudo-code, code or quoted equations: <b>{len(every_checked - earlier)}</b> in the sweep of the "
+        f"later papers (Eqs. {_ranges(every_checked - earlier)}), <b>{len(earlier)}</b> against Hochreiter and "
+        f"Schmidhuber (1997) in the earlier one (Eqs. {_ranges(earlier)}). The others rest on the tutorial and "
+        f"the code alone: Eqs. {_ranges(unchecked)}. Which papers were found, and what was read of each, is "
+        f"listed in the last table.</p><p>The book's <b>{len(boxes)}</b> erratum boxes:</p><ul>{box_items}</ul>")
     return {
         "summary": _STYLE + f'<div class="mathjax_process">{summary}</div>',
         "numbered": _STYLE + _table(["Eq.", "as printed", "where", "status"], numbered, [7, 34, 32, 27]),
@@ -380,4 +441,6 @@ def tables(root=ROOT, page_dir="appendix"):
                                       [8, 45, 17, 30]),
         "papers": _STYLE + _table(["paper", "what it says against itself", "what the course does"], papers,
                                   [20, 40, 40]),
+        "sources": _STYLE + _table(["paper", "what the sweep could read of it", "rows checked against it"],
+                                   source_rows, [30, 55, 15]),
     }

@@ -11,7 +11,7 @@ import io
 import sys
 from pathlib import Path
 
-from lstmlab import browser
+from tools import browser
 
 
 def print_pages(chrome, base, pages):
