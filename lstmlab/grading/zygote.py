@@ -14,8 +14,13 @@ from the zygote's input, so the zygote's memory, which the next child copies, ho
 The child closes the zygote's pipes before it sandboxes itself, and it cannot signal the zygote (Landlock
 scopes signals, Linux 6.12) or read its memory (Landlock denies ptrace outside the sandbox).
 
-`ForkedKernelManager` is a jupyter_client kernel manager that starts its kernels this way; the zygote
-is started on the first kernel and ends with the grader (its kernels' CPU time is accounted to it).
+What differs from a fresh process: Python's string-hash seed is the zygote's, the same in every kernel of
+one grader (numpy's global random generator, also inherited, is drawn anew in each kernel), and the
+kernel's parent is the zygote.
+
+`ForkedKernelManager` is a jupyter_client kernel manager that starts its kernels this way, with clients
+that are ready without jupyter_client's fixed pauses; the zygote is started on the first kernel and
+ends with the grader (its kernels' CPU time is accounted to the grader).
 """
 
 import asyncio
@@ -167,7 +172,10 @@ class ForkedProcess:
 
     def send_signal(self, signum):
         if self.poll() is None:
-            signal.pidfd_send_signal(self.pidfd, signum)
+            try:
+                signal.pidfd_send_signal(self.pidfd, signum)
+            except ProcessLookupError:  # it ended just now: as Popen, nothing to signal
+                pass
 
     def kill(self):
         self.send_signal(signal.SIGKILL)
