@@ -124,6 +124,7 @@ def test_hidden_shapes_differ_between_students_and_repeat_for_one(assignment):
     assert alice.visible_values() == bob.visible_values()
     differ = [k for k in alice.hidden if shapes(alice.values[k]["value"]) != shapes(bob.values[k]["value"])]
     assert len(differ) >= len(alice.hidden) // 3, (assignment, differ)
+    assert sum(alice.values[k] != bob.values[k] for k in alice.hidden) >= len(alice.hidden) // 2
     # Across a class, the shapes of every case drawn with hidden_sizes take several values.
     seen = {k: {shapes(student_run(assignment, s).values[k]["value"]) for s in STUDENTS[:10]} for k in differ}
     assert all(len(v) > 1 for v in seen.values())
