@@ -4,10 +4,12 @@ A synthetic class (default 100 students) for one assignment: honest (the solutio
 untouched), broken (not a notebook, a syntax error, a function that raises), cheating (the cheats of
 tests/cheats/ that finish quickly) and hanging (an endless loop that ignores interrupts; it costs its
 cell time limit). The class is graded with `python -m lstmlab.grading.autograde --jobs 1`, then
-`--jobs N`, each on a fresh copy of the course with a fresh gradebook; the time is the whole command
-(start-up, instructor checks, grading, feedback, exports), so it is what an instructor waits for.
+`--jobs N`, then, as the anchor, `--jobs N` with a fresh Python for every kernel instead of forks of the
+zygote (`lstmlab.grading.zygote`), each on a fresh copy of the course with a fresh gradebook; the time is
+the whole command (start-up, instructor checks, grading, feedback, exports), so it is what an instructor
+waits for. The CPU seconds are those of the command and every process it started (kernels, zygotes).
 
-    python benchmarks/grading.py [--students 100] [--jobs N] [--cell-timeout 5] [--json FILE]
+    python benchmarks/grading.py [--students 100] [--jobs N] [--cell-timeout 5] [--json FILE] [--no-fresh-kernels]
 """
 
 import argparse
@@ -85,6 +87,8 @@ def main(argv=None):
     parser.add_argument("--cell-timeout", type=int, default=5, help="seconds per cell (the hanging students)")
     parser.add_argument("--assignment", default=assignments(ROOT / "solutions")[0])
     parser.add_argument("--json", help="write the record here")
+    parser.add_argument("--no-fresh-kernels", dest="fresh_kernels", action="store_false",
+                        help="leave out the anchor run with a fresh Python per kernel (no zygote)")
     args = parser.parse_args(argv)
     env = dict(os.environ, LSTMLAB_CELL_TIMEOUT=str(args.cell_timeout))
     env.setdefault("LSTMLAB_GRADING_SECRET", os.urandom(32).hex())
@@ -93,21 +97,31 @@ def main(argv=None):
         stub.write_text("/* stand-in */")
         env["LSTMLAB_MATHJAX"] = str(stub)
     rows = []
+    runs = [(1, "forked"), (args.jobs, "forked")] + [(args.jobs, "fresh")] * args.fresh_kernels
     with tempfile.TemporaryDirectory() as tmp:
         template, kinds = build_class(Path(tmp) / "template", args.assignment, args.students)
-        for jobs in (1, args.jobs):
-            course = Path(tmp) / f"jobs{jobs}" / "course"
+        for jobs, kernels in runs:
+            course = Path(tmp) / f"jobs{jobs}-{kernels}" / "course"
             shutil.copytree(template, course)
+            if kernels == "fresh":  # the anchor: a new Python for every kernel, as before the zygote
+                with open(course / "nbgrader_config.py", "a") as f:
+                    f.write("\nc.SafeExecute.fork_kernels = False\n")
             seconds, cpu = grade(course, jobs, env)
             with open(course / "grading_report.csv") as f:
                 graded = sum(1 for _ in f) - 1
             assert graded == args.students, (graded, args.students)
-            rows.append({"jobs": jobs, "seconds": round(seconds, 1), "per_minute": round(60 * graded / seconds, 1),
+            rows.append({"jobs": jobs, "kernels": kernels, "seconds": round(seconds, 1),
+                         "per_minute": round(60 * graded / seconds, 1),
                          "cpu_seconds_per_notebook": round(cpu / graded, 2)})
-            print(f"jobs={jobs}: {graded} notebooks in {seconds:.1f} s = {60 * graded / seconds:.1f} notebooks/min "
-                  f"({cpu / graded:.2f} CPU s per notebook, kernels included)", flush=True)
+            print(f"jobs={jobs}, {kernels} kernels: {graded} notebooks in {seconds:.1f} s = "
+                  f"{60 * graded / seconds:.1f} notebooks/min ({cpu / graded:.2f} CPU s per notebook, "
+                  "kernels included)", flush=True)
     print(f"speed-up with {args.jobs} graders: {rows[1]['per_minute'] / rows[0]['per_minute']:.2f}x "
           f"(machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f})")
+    if args.fresh_kernels:
+        print(f"forked kernels against fresh ones, {args.jobs} graders: "
+              f"{rows[1]['per_minute'] / rows[2]['per_minute']:.2f}x the notebooks per minute, "
+              f"{rows[2]['cpu_seconds_per_notebook'] / rows[1]['cpu_seconds_per_notebook']:.2f}x fewer CPU seconds")
     if args.json:
         counts = {kind: sum(1 for k in kinds.values() if k == kind) for kind in dict.fromkeys(MIX)}
         record = {"benchmark": "grading", "assignment": args.assignment, "students": counts,

@@ -204,6 +204,14 @@ def hidden_seed(case):
     return int(sequence.generate_state(1, np.uint32)[0] >> 1)
 
 
+def hidden_sizes(case, **ranges):
+    """The sizes of hidden case `case` for the student being graded, one per named (low, high) range
+    (both included), in the order given: students differ in the shapes of their hidden inputs as well
+    as in the values, e.g. `B, T = hidden_sizes(41, B=(1, 5), T=(2, 8))`."""
+    rng = np.random.default_rng(hidden_seed(f"{case}.sizes"))
+    return tuple(int(rng.integers(low, high + 1)) for low, high in ranges.values())
+
+
 def check(key, value, hint=None, rtol=1e-7, atol=1e-10):
     """Record `value` as the output for test case `key`, and compare it with the visible reference."""
     record = {"key": key, "value": encode(value), "rtol": rtol, "atol": atol}

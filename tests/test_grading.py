@@ -296,3 +296,28 @@ def test_feedback_renders_maths_offline(tmp_path):
                           page.as_uri()], capture_output=True, text=True, timeout=120).stdout
     assert dom.count("<mjx-container") > 10, dom[:2000]
     assert "lstmlab grader: 2 of 2 points" in dom
+
+
+POLLUTE = """import builtins, os, sys, numpy
+numpy.left_behind = builtins.left_behind = sys.modules["left_behind"] = "a_polluter"
+os.environ["LEFT_BEHIND"] = "a_polluter"
+"""
+PROBE = """import builtins, os, sys, numpy
+if (hasattr(numpy, "left_behind") or hasattr(builtins, "left_behind") or "left_behind" in sys.modules
+        or "LEFT_BEHIND" in os.environ):
+    raise RuntimeError("another student's state reached this kernel")
+"""
+
+
+def test_one_students_state_never_reaches_the_next(tmp_path):
+    """Kernels forked from one zygote (one grader, graded in turn): what the first student's code leaves
+    in numpy, builtins, sys.modules and the environment is not there for the second; a probe that saw it
+    would leave its functions undefined and earn nothing."""
+    course = make_course(tmp_path, [CHEATED])
+    for student, code in (("a_polluter", POLLUTE), ("b_probe", PROBE)):
+        nb = solution(CHEATED)
+        cell = next(c for c in nb.cells if is_solution_cell(c))
+        cell.source = code + cell.source
+        submit(course, student, CHEATED, nb)
+    report, grades = autograde(course, "--jobs", "1")
+    assert grades[CHEATED, "a_polluter"] == grades[CHEATED, "b_probe"] == max_score(CHEATED), report

@@ -1,16 +1,20 @@
-"""The gradebook on PostgreSQL, graded into from two Dask worker processes at once, every row checked.
+"""The gradebook on PostgreSQL, graded into from two Dask worker processes at once (a local cluster, and a
+scheduler with workers in separate processes), every row checked.
 
 A throwaway server: initdb in a temporary folder, listening on the loopback interface only, stopped and
 deleted afterwards. Needs Debian's `postgresql` package (.ci/run installs it); skipped where it is missing.
 """
 
+import contextlib
 import glob
+import json
 import os
 import pwd
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -72,7 +76,42 @@ def postgres():
         shutil.rmtree(data, ignore_errors=True)
 
 
-def test_two_dask_workers_grade_into_postgresql(tmp_path, postgres):
+@contextlib.contextmanager
+def dask_cluster(env, tmp_path):
+    """The address of a `dask scheduler` and a `dask worker` (two worker processes), separate processes on
+    the loopback interface, as a second machine would join: the workers see the course folder and the
+    grading environment (secret, gradebook), the scheduler only schedules."""
+    dask = shutil.which("dask", path=os.path.dirname(sys.executable))
+    address_file = tmp_path / "scheduler.json"
+    common = ["--no-dashboard"]
+    processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
+                                   "--scheduler-file", address_file, *common], env=env, stderr=subprocess.DEVNULL)]
+    try:
+        processes.append(subprocess.Popen([dask, "worker", "--scheduler-file", address_file, "--nworkers", "2",
+                                           "--nthreads", "1", "--host", "127.0.0.1", *common], env=env,
+                                          stderr=subprocess.DEVNULL))
+        for _ in range(300):
+            if address_file.exists() and address_file.stat().st_size:
+                break
+            time.sleep(0.1)
+        address = json.loads(address_file.read_text())["address"]
+        from dask.distributed import Client
+        with Client(address) as client:
+            client.wait_for_workers(2, timeout=120)
+        yield address
+    finally:
+        for process in reversed(processes):
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.mark.parametrize("cluster", ["local", "scheduler"])
+def test_two_dask_workers_grade_into_postgresql(tmp_path, postgres, cluster):
+    """`--dask local` (a local cluster that the grader starts), and a scheduler's address with workers in
+    other processes."""
     pytest.importorskip("dask.distributed")
     from sqlalchemy import create_engine, text
 
@@ -90,7 +129,11 @@ def test_two_dask_workers_grade_into_postgresql(tmp_path, postgres):
     # No submission here hangs, so the cell limit can be the course default: under a loaded CI (two test
     # workers beside two Dask workers and the server) a cold kernel overran the tests' 10 s limit once.
     env["LSTMLAB_CELL_TIMEOUT"] = "60"
-    report, grades = autograde(course, "--dask", "local", env=env)
+    if cluster == "local":
+        report, grades = autograde(course, "--dask", "local", env=env)
+    else:
+        with dask_cluster(env, tmp_path) as address:
+            report, grades = autograde(course, "--dask", address, env=env)
     assert {s: g for (_, s), g in grades.items()} == expected, report
     assert not (course / "gradebook.db").exists()
     # Every row of the gradebook: one submission per student, one grade per test cell, no duplicates.

@@ -1,5 +1,7 @@
 """References computed from lstmlab: fixed visible cases, per-student hidden cases, stale references refused."""
 
+import contextlib
+import io
 import json
 import shutil
 from pathlib import Path
@@ -8,7 +10,7 @@ import nbformat
 import pytest
 
 from lstmlab import checking
-from lstmlab.grading import references
+from lstmlab.grading import mistakes, references, secret
 from lstmlab.grading.errors import InstructorError
 from lstmlab.grading.preprocessors import verdict
 
@@ -84,3 +86,66 @@ def test_a_failed_hidden_case_never_shows_its_reference():
     refs = {k: {"value": reference, "rtol": 1e-7, "atol": 1e-10} for k in ("shown", "secret")}
     passed, lines = verdict(cell, ["shown", "secret"], refs, hidden={"secret"})
     assert not passed and "3.25" in lines[0] and "3.25" not in lines[1] and "not shown" in lines[1]
+
+
+KEY = bytes.fromhex("5ec7e7" * 10 + "abcd")
+STUDENTS = [f"student{k:02d}" for k in range(50)]
+
+
+def student_run(assignment, student, implementations=None):
+    return references.run(SOURCE, assignment, secret.student_seed(KEY, assignment, student), implementations)
+
+
+def shapes(encoded):
+    """The shapes of every array in an encoded value."""
+    if "items" in encoded:
+        return tuple(shapes(item) for item in encoded["items"])
+    if "fields" in encoded:
+        return tuple((k, shapes(v)) for k, v in sorted(encoded["fields"].items()))
+    return tuple(encoded["shape"])
+
+
+def solution_functions(assignment):
+    """The functions the instructor's solution cells define (run with the notebook's setup cells), by name."""
+    nb = references.notebook(SOURCE, assignment)
+    namespace, names = {"__name__": "__main__"}, []
+    with contextlib.chdir(SOURCE / assignment), contextlib.redirect_stdout(io.StringIO()):
+        for cell in nb.cells:
+            if cell.cell_type == "code" and not references.is_test_cell(cell):
+                exec(cell.source, namespace)
+                names += references.defined_functions(cell.source) if references.is_solution_cell(cell) else []
+    return {name: namespace[name] for name in names}
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_hidden_shapes_differ_between_students_and_repeat_for_one(assignment):
+    alice, bob, alice_again = (student_run(assignment, s) for s in ("alice", "bob", "alice"))
+    assert alice.values == alice_again.values
+    assert alice.visible_values() == bob.visible_values()
+    differ = [k for k in alice.hidden if shapes(alice.values[k]["value"]) != shapes(bob.values[k]["value"])]
+    assert len(differ) >= len(alice.hidden) // 3, (assignment, differ)
+    assert sum(alice.values[k] != bob.values[k] for k in alice.hidden) >= len(alice.hidden) // 2
+    # Across a class, the shapes of every case drawn with hidden_sizes take several values.
+    seen = {k: {shapes(student_run(assignment, s).values[k]["value"]) for s in STUDENTS[:10]} for k in differ}
+    assert all(len(v) > 1 for v in seen.values())
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_honest_solution_passes_every_students_hidden_shapes(assignment):
+    solution = solution_functions(assignment)
+    for student in STUDENTS:
+        reference, honest = student_run(assignment, student), student_run(assignment, student, solution)
+        wrong = [k for k, v in reference.values.items()
+                 if checking.compare(v["value"], honest.values[k]["value"], v["rtol"], v["atol"])]
+        assert not wrong, (assignment, student, wrong)
+
+
+@pytest.mark.grading
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_catalogued_mistake_fails_a_hidden_case_of_every_student(assignment):
+    for student in STUDENTS:
+        base = secret.student_seed(KEY, assignment, student)
+        reference = references.run(SOURCE, assignment, base)
+        outputs = references.mistake_outputs(SOURCE, assignment, reference, base)
+        caught = {m for key, wrong in outputs.items() if key in reference.hidden for m in wrong}
+        assert not {m.name for m in mistakes.CATALOGUE[assignment]} - caught, (assignment, student)

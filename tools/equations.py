@@ -408,7 +408,7 @@ def tables(root=ROOT, page_dir="appendix"):
         for c in row.get("checked", []):
             checked.setdefault(c["source"], set()).add(row["number"])
     every_checked = set().union(*checked.values()) if checked else set()
-    earlier = checked.get("hochreiter1997", set())
+    original = checked.get("hochreiter1997", set())
     unchecked = [row["number"] for row in rows if row["number"] not in every_checked]
     source_rows = [[f"<b>{html.escape(s['short'])}</b>, {html.escape(s['paper'])}",
                     f"<b>{FOUND[s['found']]}.</b> {_text(s['read'])}",
@@ -428,10 +428,11 @@ def tables(root=ROOT, page_dir="appendix"):
         f"<b>{len({s for v in code.values() for s in v})}</b> annotated functions and "
         f"<b>{len({s.node_id for v in marked.values() for s in v})}</b> marked tests stand behind "
         f"them.</p><p><b>{len(every_checked)}</b> of the {len(rows)} numbered equations were checked symbol by "
-        f"symbol against the paper they come from, or, where its text could not be found, against its authors' "
-        f"own pseudo-code, code or quoted equations: <b>{len(every_checked - earlier)}</b> in the sweep of the "
-        f"later papers (Eqs. {_ranges(every_checked - earlier)}), <b>{len(earlier)}</b> against Hochreiter and "
-        f"Schmidhuber (1997) in the earlier one (Eqs. {_ranges(earlier)}). The others rest on the tutorial and "
+        f"symbol against an original paper that states them, or, where its text could not be found, against "
+        f"its authors' own pseudo-code, code or quoted equations: <b>{len(original)}</b> against the full text "
+        f"of Hochreiter and Schmidhuber (1997) (Eqs. {_ranges(original)}), <b>{len(every_checked - original)}</b> "
+        f"against the "
+        f"later papers alone (Eqs. {_ranges(every_checked - original)}). The others rest on the tutorial and "
         f"the code alone: Eqs. {_ranges(unchecked)}. Which papers were found, and what was read of each, is "
         f"listed in the last table.</p><p>The book's <b>{len(boxes)}</b> erratum boxes:</p><ul>{box_items}</ul>")
     return {

@@ -22,7 +22,6 @@ import fcntl
 import os
 import re
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -32,6 +31,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
 from nbgrader.apps.nbgraderapp import NbGrader
+from nbgrader.plugins import CsvExportPlugin
 
 from lstmlab import checking
 from lstmlab.grading import feedback, references, secret, speedups
@@ -342,9 +342,9 @@ def main(argv=None):
         writer.writerow(["assignment", "student", "score", "max_score", "status", "reason"])
         writer.writerows([a, s, f"{g:g}", f"{m:g}", st, why] for a, s, g, m, st, why in rows)
     write_lms(root, rows)
-    # grades.csv, in nbgrader's own format
-    subprocess.run([sys.executable, "-m", "nbgrader", "export"], check=True, cwd=root,
-                   stdout=subprocess.DEVNULL)
+    # grades.csv, in nbgrader's own format (what `nbgrader export` writes, without starting it anew)
+    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
+        CsvExportPlugin(config=api.config, to=str(Path(root) / "grades.csv")).export(gb)
     return 0
 
 

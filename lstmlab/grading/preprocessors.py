@@ -18,10 +18,12 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader import utils
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, SaveAutoGrades
+from traitlets import Bool, Enum
 
 from lstmlab import checking
 from lstmlab.grading import references, secret
 from lstmlab.grading.errors import InstructorError
+from lstmlab.grading.zygote import ForkedKernelManager
 
 
 @cache
@@ -37,6 +39,19 @@ def hidden_base(resources):
 
 class SafeExecute(Execute):
     """nbgrader's Execute, but a dead or unresponsive kernel ends the run instead of the batch."""
+
+    # A cell past its time limit ends the run at once (see preprocess_cell): no interrupt to wait on.
+    interrupt_on_timeout = Bool(False, help="interrupt a cell past its time limit and go on (lstmlab: no)")
+    # After the last cell nothing of the kernel is needed: it is killed, not asked to shut down and
+    # waited for (which is as long again for code that ignores the request).
+    shutdown_kernel = Enum(["graceful", "immediate"], default_value="immediate").tag(config=True)
+    fork_kernels = Bool(True, help="fork each kernel from a zygote that has imported what every kernel "
+                                   "needs (lstmlab.grading.zygote), instead of starting a new Python").tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.fork_kernels:
+            self.kernel_manager_class = ForkedKernelManager
 
     def preprocess(self, nb, resources, km=None):
         resources.setdefault("lstmlab", {})["aborted"] = None
@@ -58,17 +73,16 @@ class SafeExecute(Execute):
             cell, resources = super().preprocess_cell(cell, resources, index)
         # Only the two ways a kernel stops answering (CellTimeoutError is a TimeoutError, DeadKernelError
         # a RuntimeError): any other exception is a bug of the grader and must end the batch loudly.
-        except (DeadKernelError, CellTimeoutError) as error:
-            reason = f"the kernel stopped in cell {index + 1} ({type(error).__name__}: {error})"
-            resources["lstmlab"]["aborted"] = reason
-            cell.outputs.append(nbformat.v4.new_output(
-                "error", ename=type(error).__name__, evalue=reason, traceback=[reason]))
+        except DeadKernelError as error:
+            name, reason = "DeadKernelError", f"the kernel stopped in cell {index + 1} (DeadKernelError: {error})"
+        # A cell past its time limit may be code that ignores interrupts: every later cell would only
+        # wait out its own limit, so the run ends here and the later cells fail with this reason.
+        except CellTimeoutError:
+            name, reason = "CellTimeoutError", f"cell {index + 1} ran past the time limit of {self.timeout} s"
+        else:
             return cell, resources
-        # Code that ignores the interrupt keeps the kernel busy: every later cell would only wait
-        # out its own time limit, so the run ends at the first cell that ran out of time.
-        if any(o.get("ename") == "CellTimeoutError" for o in cell.outputs):
-            resources["lstmlab"]["aborted"] = (f"cell {index + 1} ran past the time limit "
-                                               f"of {self.timeout} s")
+        resources["lstmlab"]["aborted"] = reason
+        cell.outputs.append(nbformat.v4.new_output("error", ename=name, evalue=reason, traceback=[reason]))
         return cell, resources
 
 

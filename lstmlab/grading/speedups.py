@@ -3,7 +3,10 @@
 nbgrader builds a new exporter, so a new Jinja environment, for every feedback page, and so compiles the
 same templates again; and it checks its own metadata schema against the JSON Schema meta-schema for every
 cell of every notebook (`jsonschema.validate`). Together that was about a fifth of the grader's CPU time
-per notebook. `install()` keeps the compiled templates and one validator per schema for the process.
+per notebook. And it opens the gradebook about ten times per submission, each time with a new database
+engine that inspects every table, creates the missing ones and looks the course up. `install()` keeps
+the compiled templates, one validator per schema and one engine per gradebook for the process, and sets a
+gradebook up only the first time the process opens it.
 """
 
 import functools
@@ -58,6 +61,25 @@ def reuse_schema_validators():
     common.jsonschema = types.SimpleNamespace(validate=validate)
 
 
+def reuse_gradebooks():
+    from nbgrader import api
+    from sqlalchemy.orm import scoped_session, sessionmaker
+    engines = {}
+    set_up = api.Gradebook.__init__
+
+    def open_gradebook(self, db_url, course_id="default_course", authenticator=None):
+        if (db_url, course_id) not in engines:  # the first time: tables, version and course as nbgrader makes them
+            set_up(self, db_url, course_id, authenticator)
+            engines[db_url, course_id] = self.engine
+            return
+        # Gradebook.close disposes of the engine's pooled connections; the engine stays usable.
+        self.engine = engines[db_url, course_id]
+        self.db = scoped_session(sessionmaker(autoflush=True, bind=self.engine, future=True))
+        self.course_id, self.authenticator = course_id, authenticator
+    api.Gradebook.__init__ = open_gradebook
+
+
 def install():
     reuse_compiled_templates()
     reuse_schema_validators()
+    reuse_gradebooks()
