@@ -195,6 +195,30 @@ def test_a_tiny_run_writes_valid_json(name, tmp_path):
         assert len(back["sequences_to_success"]) == 2 and 0 <= back["success_rate"] <= 1
 
 
+# the clock varies from run to run; the seed is left out so that two seeds compare by their numbers
+VARYING = ("wall_time_s", "finished_utc", "cpu_time_s", "seed")
+
+
+def numbers_of(record):
+    """A record as JSON text without the VARYING fields."""
+    def strip(x):
+        if isinstance(x, dict):
+            return {k: strip(v) for k, v in x.items() if k not in VARYING}
+        return [strip(v) for v in x] if isinstance(x, list) else x
+    return json.dumps(strip(json.loads(json.dumps(record, default=runner._jsonable))), sort_keys=True)
+
+
+@pytest.mark.parametrize("name", ["reber", "long_lag", "adding", "temporal_order", "continual_reber"])
+def test_a_run_with_a_fixed_seed_is_deterministic(name):
+    """The same seed gives the same record, number for number; another seed another one."""
+    # reber: long enough that some strings are predicted (the tiny run's curve is all zeros)
+    size = (dict(trials=2, n_train=16, n_test=16, max_sequences=2048, check_every=64,
+                 record_every=256) if name == "reber" else tiny(name))
+    same = [numbers_of(run(name, reduced=True, seed=3, quiet=True, **size)) for _ in range(2)]
+    assert same[0] == same[1]
+    assert numbers_of(run(name, reduced=True, seed=4, quiet=True, **size)) != same[0]
+
+
 def test_command_line_writes_the_result(tmp_path, capsys):
     out = tmp_path / "r.json"
     cli.main(["long_lag", "--reduced", "--trials", "2", "--max-sequences", "4", "--quiet",
@@ -297,3 +321,21 @@ def test_reber_and_adding_use_the_fully_connected_hidden_layer():
     assert not reber.topology({**reber.FULL, "gate_feedback": False}).gate_feedback
     old = {k: v for k, v in reber.FULL.items() if k not in ("gate_feedback", "unit_biases")}
     assert reber.topology(old).n_weights == 217 and reber.topology(old).unit_biases
+
+
+def test_adding_records_carry_the_paper_row_of_their_T():
+    from lstmlab.experiments import adding
+    assert adding.paper(setup_of("adding"))["mean_sequences"] == 74_000
+    row = adding.paper(setup_of("adding", T=500))
+    assert (row["row"], row["mean_sequences"], row["wrong_of_2560"]) == ("T = 500 (minimal lag 250)", 209_000, 0)
+    assert adding.paper(setup_of("adding", reduced=True)) is None      # T = 20: not in Table 7
+    record = run("adding", reduced=True, seed=0, quiet=True, T=500, trials=1, max_sequences=2, n_test=2)
+    assert record["paper"]["mean_sequences"] == 209_000
+
+
+def test_adding_comparison_shows_table7_rows_t100_and_t500(monkeypatch):
+    from lstmlab.experiments import report
+    monkeypatch.setattr(report, "load", lambda _: None)
+    text = report.comparison("adding")
+    assert text.count("paper (Table 7) | 10 | 93 |") == 2 and "| 500 |" in text
+    assert "209,000" in text and text.count("not run") == 2

@@ -37,6 +37,16 @@ TOPOLOGIES = {
                                                   input_to_output=True, unit_biases=False,
                                                   gate_biases=False, recurrent=False,
                                                   g_range=(0.0, 1.0)),
+    # output gates read this step's input gates, cells and hidden units this step's gates
+    "current-gates+hidden": lo.Topology(n_in=3, n_blocks=2, cells_per_block=2, n_out=2, n_hidden=1,
+                                        gate_feedback=True, current_gates=True),
+    "current-gates+table10+gates-only-bias": lo.Topology(n_in=3, n_blocks=3, cells_per_block=1,
+                                                         n_out=2, gate_feedback=True,
+                                                         current_gates=True, unit_biases=False,
+                                                         g_range=(-1.0, 1.0), h_range=(-2.0, 2.0)),
+    "current-gates+no-outgate": lo.Topology(n_in=2, n_blocks=2, cells_per_block=2, n_out=2,
+                                            output_gate=False, gate_feedback=True,
+                                            current_gates=True, input_to_output=True),
 }
 
 
@@ -86,15 +96,30 @@ def torch_reference(topo, params, x, d, mask, truncate):
                 recurrent = torch.zeros_like(recurrent)
             signal = torch.cat([gate_bias, xt[t, n], recurrent])
             cell_signal = torch.cat([unit_bias, xt[t, n], recurrent])
+
+            def now(sig, kind, values):
+                """current_gates: the columns of the gates of ``kind`` hold this step's values."""
+                if not topo.current_gates:
+                    return sig
+                start = 1 + topo.n_in + topo.n_visible + (0 if kind == "in" else B)
+                fresh = torch.stack(values)
+                fresh = fresh.detach() if truncate else fresh
+                return torch.cat([sig[:start], fresh, sig[start + B:]])
+
+            # the paper's order within a step: input gates, output gates, memory cells
+            gate_values = {"in": [squash(weights["W_in"][n, m] @ signal, 0.0, 1.0) for m in range(B)]}
+            signal_out = now(signal, "in", gate_values["in"])
+            gate_values["out"] = [squash(weights["W_out"][n, m] @ signal_out, 0.0, 1.0)
+                                  if topo.output_gate else 1.0 for m in range(B)]
+            gate_values["phi"] = [squash(weights["W_phi"][n, m] @ signal, 0.0, 1.0)
+                                  if topo.forget_gate else 1.0 for m in range(B)]
+            cell_signal = now(cell_signal, "in", gate_values["in"])
+            if topo.output_gate:
+                cell_signal = now(cell_signal, "out", gate_values["out"])
             cell_outputs = []
             new_states = []
-            gate_values = {"in": [], "out": [], "phi": []}
             for m in range(B):
-                y_in = squash(weights["W_in"][n, m] @ signal, 0.0, 1.0)
-                y_out = squash(weights["W_out"][n, m] @ signal, 0.0, 1.0) if topo.output_gate else 1.0
-                y_phi = squash(weights["W_phi"][n, m] @ signal, 0.0, 1.0) if topo.forget_gate else 1.0
-                for kind, value in (("in", y_in), ("out", y_out), ("phi", y_phi)):
-                    gate_values[kind].append(value)
+                y_in, y_out, y_phi = (gate_values[kind][m] for kind in ("in", "out", "phi"))
                 for k in range(C):
                     j = m * C + k
                     g = squash(weights["W_c"][n, j] @ cell_signal, *topo.g_range)
@@ -402,3 +427,31 @@ def test_inputs_only_units_ignore_the_recurrent_columns():
     _, truncated = lo.truncated_gradient(topo, params, x, d, mask)
     np.testing.assert_array_equal(truncated["W_in"][:, :, 0], 0.0)
     np.testing.assert_array_equal(truncated["W_c"][:, :, 1 + topo.n_in:], 0.0)
+
+
+def test_current_gates_read_this_steps_gates():
+    """current_gates: input gates read the previous step's gates, output gates this step's input
+    gates (and the previous output gates), cells and hidden units both gates of this step; cell
+    outputs and hidden units are always the previous step's. The weights are the same ones."""
+    topo = TOPOLOGIES["current-gates+hidden"]
+    params, x, d, mask = make_problem(topo, seed=16, steps=3)
+    _, cache = lo.forward(topo, params, x)
+    now, before = cache[2], cache[1]
+    first_gate = 1 + topo.n_in + topo.n_visible
+    np.testing.assert_array_equal(now["x_units"][:, first_gate:],
+                                  np.concatenate([before["y_in"], before["y_out"]], axis=1))
+    np.testing.assert_array_equal(now["x_out_gate"][:, first_gate:],
+                                  np.concatenate([now["y_in"], before["y_out"]], axis=1))
+    np.testing.assert_array_equal(now["x_cells"][:, first_gate:],
+                                  np.concatenate([now["y_in"], now["y_out"]], axis=1))
+    for key in ("x_units", "x_out_gate", "x_cells"):
+        np.testing.assert_array_equal(now[key][:, 1 + topo.n_in:first_gate],
+                                      np.concatenate([before["y_c"], before["y_h"]], axis=1))
+    previous = lo.Topology(**{**topo.__dict__, "current_gates": False})
+    assert previous.n_weights == topo.n_weights
+    assert lo.loss(previous, params, x, d, mask) != lo.loss(topo, params, x, d, mask)
+    with pytest.raises(ValueError, match="gate_feedback"):
+        lo.Topology(n_in=2, n_blocks=1, cells_per_block=1, n_out=1, current_gates=True)
+    with pytest.raises(ValueError, match="no forget gate"):
+        lo.Topology(n_in=2, n_blocks=1, cells_per_block=1, n_out=1, forget_gate=True,
+                    gate_feedback=True, current_gates=True)

@@ -7,8 +7,6 @@ error is below 0.01 (checked after every sequence, inside the compiled loop); th
 is then tested on 2,560 fresh sequences. The paper sets no cap; ``max_sequences`` is ours.
 """
 
-import time
-
 import numpy as np
 
 from lstmlab.datasets import tasks
@@ -25,6 +23,17 @@ REDUCED = {**FULL, "T": 20, "trials": 3, "window": 500, "n_test": 512, "max_sequ
 
 PAPER = {"table": "Table 7", "row": "T = 100 (minimal lag 50)", "weights": 93, "trials": 10,
          "success_rate": None, "mean_sequences": 74_000, "wrong_of_2560": 1}
+#: Table 7, every row: T -> (wrong of 2,560, mean sequences to success)
+PAPER_ROWS = {100: (1, 74_000), 500: (0, 209_000), 1000: (1, 853_000)}
+
+
+def paper(setup):
+    """The paper's numbers for the setup's T (Table 7), None for a T the paper did not run."""
+    if setup["T"] not in PAPER_ROWS:
+        return None
+    wrong, mean = PAPER_ROWS[setup["T"]]
+    return {**PAPER, "row": f"T = {setup['T']} (minimal lag {setup['T'] // 2})",
+            "mean_sequences": mean, "wrong_of_2560": wrong}
 
 
 def topology(setup):
@@ -51,39 +60,31 @@ def train_to_stop_rule(topo, params, setup, make, desc, progress=None, checkpoin
     window = engine.Window(n, setup["window"], setup["correct_bound"], setup["mean_bound"])
     solved_at = [None] * n
     active = np.ones(n, dtype=bool)
-    start, seen, stopped_by = time.perf_counter(), 0, "max_sequences"
     history = []
-    bar = progress(setup["max_sequences"], desc) if progress else None
 
-    def outcome(stop, test=None):
+    def outcome(seen, stop, test=None):
         return runner.outcome(solved_at, setup, seen, active, stop, topo, history,
                               test_wrong=test, recent_mean_abs_error=runner.nan_to_none(
                                   np.nanmean(window.recent(), axis=1)))
-    try:
-        while seen < setup["max_sequences"] and active.any():
-            k = min(chunk, setup["max_sequences"] - seen)
-            *data, order = runner.fresh(make, n, k, active)
-            _, worst, _, _, stopped = engine.run(topo, params, *data, order, setup["lr"],
-                                                 window=window)
-            for trial in np.flatnonzero(stopped >= 0):
-                solved_at[trial] = seen + int(stopped[trial]) + 1
-                worst[trial, stopped[trial] + 1:] = np.nan
-            seen += k
-            wrong = np.where(np.isnan(worst), np.nan, worst >= setup["correct_bound"])
-            history.append({"sequences": seen, **{key: runner.nan_to_none(
-                np.where(active, np.nanmean(values, axis=1), np.nan))
-                for key, values in (("mean_abs_error", worst), ("fraction_wrong", wrong))}})
-            active &= stopped < 0
-            if runner.after_block(bar, k, n - int(active.sum()), checkpoint,
-                                  lambda: outcome("running"), setup, start):
-                stopped_by = "max_seconds"
-                break
-    except KeyboardInterrupt:
-        stopped_by = "interrupted"
-    if bar:
-        bar.close(solved=n - int(active.sum()))
+
+    def block(seen):
+        k = min(chunk, setup["max_sequences"] - seen)
+        *data, order = runner.fresh(make, n, k, active)
+        _, worst, _, _, stopped = engine.run(topo, params, *data, order, setup["lr"], window=window)
+        for trial in np.flatnonzero(stopped >= 0):
+            solved_at[trial] = seen + int(stopped[trial]) + 1
+            worst[trial, stopped[trial] + 1:] = np.nan
+        wrong = np.where(np.isnan(worst), np.nan, worst >= setup["correct_bound"])
+        history.append({"sequences": seen + k, **{key: runner.nan_to_none(
+            np.where(active, np.nanmean(values, axis=1), np.nan))
+            for key, values in (("mean_abs_error", worst), ("fraction_wrong", wrong))}})
+        active[stopped >= 0] = False
+        return k
+
+    seen, stopped_by = runner.train_in_blocks(block, active, setup["max_sequences"], desc, setup,
+                                              progress, checkpoint, outcome)
     test = test_wrong(topo, params, make(setup["n_test"]), setup["correct_bound"])
-    return outcome(stopped_by, test.tolist())
+    return outcome(seen, stopped_by, test.tolist())
 
 
 def run(setup, seed, progress=None, checkpoint=None):

@@ -78,7 +78,7 @@ class Streams:
             self._refill(k)
 
 
-def train_variant(setup, forget_gate, reset, rng, bar, start):
+def train_variant(setup, forget_gate, reset, rng, name, progress, checkpoint, record_so_far):
     topo = topology(setup, forget_gate)
     n = setup["trials"]
     params = lo.init_params(topo, n, rng, scale=setup["init_scale"], in_bias=setup["in_bias"],
@@ -93,10 +93,9 @@ def train_variant(setup, forget_gate, reset, rng, bar, start):
     solved_at = [None] * n
     active = np.ones(n, dtype=bool)
     lengths = np.zeros((n, setup["n_test"]), dtype=int)
-    symbols, stopped_by = 0, "max_symbols"
     history = []
 
-    def test(idx):
+    def test(symbols, idx):
         lengths[idx] = engine.error_free_lengths(topo, runner.select(params, idx), test_x,
                                                  test_legal, test_starts, reset)
         perfect = np.all(lengths[idx] == setup["test_length"], axis=1)
@@ -105,28 +104,24 @@ def train_variant(setup, forget_gate, reset, rng, bar, start):
         active[idx[perfect]] = False
         history.append({"symbols": symbols, "mean_error_free_length": lengths.mean(axis=1).tolist()})
 
-    try:
-        while symbols < setup["max_symbols"] and active.any():
-            budget = min(setup["test_every"] - symbols % setup["test_every"],
-                         setup["max_symbols"] - symbols)
-            done = np.where(active, 0, budget).astype(np.int64)
-            while (done < budget).any():
-                engine.learn_streams(topo, params, streams.x, streams.d, streams.legal,
-                                     streams.starts, streams.limit, streams.pos, budget,
-                                     setup["lr"], state, done, finished, reset)
-                streams.refill_spent()
-            symbols += budget
-            if symbols % setup["test_every"] == 0:
-                test(np.flatnonzero(active))
-            if bar:
-                bar.update(budget, perfect=sum(v is not None for v in solved_at))
-            if setup["max_seconds"] and time.perf_counter() - start > setup["max_seconds"]:
-                stopped_by = "max_seconds"
-                break
-    except KeyboardInterrupt:
-        stopped_by = "interrupted"
+    def block(symbols):
+        budget = min(setup["test_every"] - symbols % setup["test_every"],
+                     setup["max_symbols"] - symbols)
+        done = np.where(active, 0, budget).astype(np.int64)
+        while (done < budget).any():
+            engine.learn_streams(topo, params, streams.x, streams.d, streams.legal,
+                                 streams.starts, streams.limit, streams.pos, budget,
+                                 setup["lr"], state, done, finished, reset)
+            streams.refill_spent()
+        if (symbols + budget) % setup["test_every"] == 0:
+            test(symbols + budget, np.flatnonzero(active))
+        return budget
+
+    symbols, stopped_by = runner.train_in_blocks(block, active, setup["max_symbols"], name, setup,
+                                                 progress, checkpoint, record_so_far, "max_symbols",
+                                                 label="perfect")
     if symbols % setup["test_every"] and active.any():
-        test(np.flatnonzero(active))
+        test(symbols, np.flatnonzero(active))
     return topo, solved_at, lengths, finished, symbols, stopped_by, history
 
 
@@ -134,12 +129,9 @@ def run(setup, seed, progress=None, checkpoint=None):
     rng = np.random.default_rng(seed)
     outcome = {"variants": {}, "stopped_by": "running"}
     for name, (forget_gate, reset) in VARIANTS.items():
-        bar = progress(setup["max_symbols"], name) if progress else None
         start = time.perf_counter()
         topo, solved_at, lengths, finished, symbols, stopped_by, history = train_variant(
-            setup, forget_gate, reset, rng, bar, start)
-        if bar:
-            bar.close(perfect=sum(v is not None for v in solved_at))
+            setup, forget_gate, reset, rng, name, progress, checkpoint, lambda *_: outcome)
         mean_length = lengths.mean(axis=1)
         perfect = np.array([v is not None for v in solved_at])
         good = ~perfect & (mean_length > setup["good_length"])

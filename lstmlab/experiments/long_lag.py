@@ -18,8 +18,6 @@ with probability 1 - 2^-9999); the check runs the frozen network on the two and 
 full-size criterion at a fraction of the cost.
 """
 
-import time
-
 import numpy as np
 
 from lstmlab.datasets import tasks
@@ -88,44 +86,40 @@ def run(setup, seed, progress=None, checkpoint=None):
     late = setup["add_cell"] != ADD_CELL[0]
     joined = np.zeros(n) if late else np.ones(n)
     joined_at = [None if late else 0] * n
-    block, previous = np.zeros(n), np.full(n, np.inf)   # mean training error of the last block
+    # mean training error of the last join window
+    block_error, previous = np.zeros(n), np.full(n, np.inf)
     solved_at = [None] * n
-    start, seen, stopped_by = time.perf_counter(), 0, "max_sequences"
     active = np.ones(n, dtype=bool)
     worst, history = np.full(n, np.inf), []
-    bar = progress(setup["max_sequences"], "long_lag") if progress else None
 
-    def outcome(stop):
+    def outcome(seen, stop):
         return runner.outcome(solved_at, setup, seen, active, stop, topo, history,
                               final_max_abs_error=worst.tolist(), cell_added_at=joined_at)
-    try:
-        while seen < setup["max_sequences"] and active.any():
-            k = setup["check_every"]
-            order = np.where(active[:, None], rng.integers(2, size=(n, k)), -1)
-            losses, _, _, _, _ = engine.run(topo, params, *data, order, setup["lr"], joined=joined)
-            seen += k
-            block += losses.sum(axis=1)
-            if late and seen % setup["join_window"] == 0:
-                mean = block / setup["join_window"]
-                stalls = (joined == 0) & active & (mean >= previous)
-                for trial in np.flatnonzero(stalls):
-                    joined_at[trial] = seen
-                joined[stalls] = 1.0
-                previous, block = mean, np.zeros(n)
-            idx = np.flatnonzero(active)
-            worst[idx] = worst_errors(topo, runner.select(params, idx), pair, joined[idx])
-            if seen % setup["record_every"] == 0:
-                history.append({"sequences": seen, "max_abs_error": worst.tolist()})
-            done = worst[idx] < setup["bound"]
-            for trial in idx[done]:
-                solved_at[trial] = seen
-            active[idx[done]] = False
-            if runner.after_block(bar, k, n - int(active.sum()), checkpoint,
-                                  lambda: outcome("running"), setup, start):
-                stopped_by = "max_seconds"
-                break
-    except KeyboardInterrupt:
-        stopped_by = "interrupted"
-    if bar:
-        bar.close(solved=n - int(active.sum()))
-    return outcome(stopped_by)
+
+    def block(seen):
+        nonlocal previous, block_error
+        k = setup["check_every"]
+        order = np.where(active[:, None], rng.integers(2, size=(n, k)), -1)
+        losses, _, _, _, _ = engine.run(topo, params, *data, order, setup["lr"], joined=joined)
+        seen += k
+        block_error += losses.sum(axis=1)
+        if late and seen % setup["join_window"] == 0:
+            mean = block_error / setup["join_window"]
+            stalls = (joined == 0) & active & (mean >= previous)
+            for trial in np.flatnonzero(stalls):
+                joined_at[trial] = seen
+            joined[stalls] = 1.0
+            previous, block_error = mean, np.zeros(n)
+        idx = np.flatnonzero(active)
+        worst[idx] = worst_errors(topo, runner.select(params, idx), pair, joined[idx])
+        if seen % setup["record_every"] == 0:
+            history.append({"sequences": seen, "max_abs_error": worst.tolist()})
+        done = worst[idx] < setup["bound"]
+        for trial in idx[done]:
+            solved_at[trial] = seen
+        active[idx[done]] = False
+        return k
+
+    seen, stopped_by = runner.train_in_blocks(block, active, setup["max_sequences"], "long_lag",
+                                              setup, progress, checkpoint, outcome)
+    return outcome(seen, stopped_by)

@@ -10,10 +10,10 @@ string) is affordable; every ``record_every`` sequences all strings are counted 
 
 Settings for the paper's open questions: ``squashing`` "text" (Sec. 5.1 and App. A.1: g in [-2, 2],
 h in [-1, 1]) or "table10" (the legend of Table 10: h in [-2, 2], g in [-1, 1]); ``in_bias_scale``
-draws the input-gate biases from [-s, s] instead of [-init_scale, init_scale].
+draws the input-gate biases from [-s, s] instead of [-init_scale, init_scale]; ``current_gates``
+computes a step in the order of the paper's Sec. 5 (input gates, output gates, cells), each unit
+reading this step's activations of the gates before it (``Topology(current_gates=True)``).
 """
-
-import time
 
 import numpy as np
 
@@ -28,7 +28,8 @@ SQUASHING = {"text": {"g_range": (-2.0, 2.0), "h_range": (-1.0, 1.0)},
 FULL = {"blocks": 3, "cells_per_block": 2, "lr": 0.5, "init_scale": 0.2,
         "out_bias": [-1.0, -2.0, -3.0], "in_bias_scale": None, "n_train": 256, "n_test": 256,
         "trials": 30, "max_sequences": 100_000, "check_every": 256, "record_every": 2560,
-        "max_seconds": None, "gate_feedback": True, "unit_biases": False, "squashing": "text"}
+        "max_seconds": None, "gate_feedback": True, "unit_biases": False, "squashing": "text",
+        "current_gates": False}
 REDUCED = {**FULL, "trials": 10, "max_sequences": 20_480, "record_every": 1024}
 
 PAPER = {"table": "Table 1", "row": "LSTM, 3 blocks x 2 cells, lr 0.5", "weights": 276,
@@ -44,6 +45,7 @@ def topology(setup):
     return lo.Topology(n_in=7, n_blocks=setup["blocks"], cells_per_block=setup["cells_per_block"],
                        n_out=7, gate_feedback=setup.get("gate_feedback", False),
                        unit_biases=setup.get("unit_biases", True),
+                       current_gates=setup.get("current_gates", False),
                        **SQUASHING[setup.get("squashing", "text")])
 
 
@@ -88,51 +90,49 @@ def run(setup, seed, progress=None, checkpoint=None):
     n_check = cX.shape[1]
 
     solved_at = [None] * n
-    start, seen, stopped_by = time.perf_counter(), 0, "max_sequences"
     active = np.ones(n, dtype=bool)
     first_wrong = np.zeros(n, dtype=int)      # the string the next test starts with
     fraction, history = np.zeros(n), []
     perm, pos = None, n_train
-    bar = progress(setup["max_sequences"], "reber") if progress else None
 
-    def outcome(stop):
+    def outcome(seen, stop):
         return runner.outcome(solved_at, setup, seen, active, stop, topo, history)
-    try:
-        while seen < setup["max_sequences"] and active.any():
-            k = min(setup["check_every"], setup["max_sequences"] - seen)
-            order = np.empty((n, k), dtype=int)
-            for j in range(k):   # each network's strings in a fresh random order every epoch
-                if pos == n_train:
-                    perm, pos = np.stack([rng.permutation(n_train) for _ in range(n)]), 0
-                order[:, j] = perm[:, pos]
-                pos += 1
-            order[~active] = -1
-            engine.run(topo, params, X, D, M, L, order, setup["lr"])
-            seen += k
-            if seen % setup["check_every"] == 0:
-                rest = np.arange(n_check)[None] != first_wrong[:, None]
-                check = np.concatenate([first_wrong[:, None],
-                                        np.arange(n_check)[None].repeat(n, 0)[rest].reshape(n, -1)], 1)
-                check[~active] = -1
-                verdict = engine.legal_predicted(topo, params, cX, c_legal, cL, check, stop_at_first=True)
-                wrong = verdict == 0
-                has_wrong = wrong.any(axis=1)
-                first_wrong[has_wrong] = check[has_wrong, wrong[has_wrong].argmax(axis=1)]
-                done = active & ~has_wrong
-                for trial in np.flatnonzero(done):
-                    solved_at[trial] = seen
-                if seen % setup["record_every"] == 0 or done.any():
-                    every = np.where(active[:, None], np.arange(n_check)[None], -1)
-                    counted = engine.legal_predicted(topo, params, cX, c_legal, cL, every)
-                    fraction[active] = (counted[active] == 1).mean(axis=1)
-                    history.append({"sequences": seen, "fraction_strings_correct": fraction.tolist()})
-                active &= ~done
-            if runner.after_block(bar, k, n - int(active.sum()), checkpoint,
-                                  lambda: outcome("running"), setup, start):
-                stopped_by = "max_seconds"
-                break
-    except KeyboardInterrupt:
-        stopped_by = "interrupted"
-    if bar:
-        bar.close(solved=n - int(active.sum()))
-    return outcome(stopped_by)
+
+    def block(seen):
+        nonlocal perm, pos
+        k = min(setup["check_every"], setup["max_sequences"] - seen)
+        order = np.empty((n, k), dtype=int)
+        for j in range(k):   # each network's strings in a fresh random order every epoch
+            if pos == n_train:
+                perm, pos = np.stack([rng.permutation(n_train) for _ in range(n)]), 0
+            order[:, j] = perm[:, pos]
+            pos += 1
+        order[~active] = -1
+        engine.run(topo, params, X, D, M, L, order, setup["lr"])
+        seen += k
+        if seen % setup["check_every"] == 0:
+            test_networks(seen)
+        return k
+
+    def test_networks(seen):
+        rest = np.arange(n_check)[None] != first_wrong[:, None]
+        check = np.concatenate([first_wrong[:, None],
+                                np.arange(n_check)[None].repeat(n, 0)[rest].reshape(n, -1)], 1)
+        check[~active] = -1
+        verdict = engine.legal_predicted(topo, params, cX, c_legal, cL, check, stop_at_first=True)
+        wrong = verdict == 0
+        has_wrong = wrong.any(axis=1)
+        first_wrong[has_wrong] = check[has_wrong, wrong[has_wrong].argmax(axis=1)]
+        done = active & ~has_wrong
+        for trial in np.flatnonzero(done):
+            solved_at[trial] = seen
+        if seen % setup["record_every"] == 0 or done.any():
+            every = np.where(active[:, None], np.arange(n_check)[None], -1)
+            counted = engine.legal_predicted(topo, params, cX, c_legal, cL, every)
+            fraction[active] = (counted[active] == 1).mean(axis=1)
+            history.append({"sequences": seen, "fraction_strings_correct": fraction.tolist()})
+        active[done] = False
+
+    seen, stopped_by = runner.train_in_blocks(block, active, setup["max_sequences"], "reber", setup,
+                                              progress, checkpoint, outcome)
+    return outcome(seen, stopped_by)

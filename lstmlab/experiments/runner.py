@@ -1,5 +1,6 @@
 """Shared machinery of the Part III experiments: progress bar, success criteria, result records."""
 
+import functools
 import json
 import os
 import platform
@@ -147,14 +148,33 @@ class Checkpoint:
             self.last = time.perf_counter()
 
 
-def after_block(bar, k, solved, checkpoint, make_outcome, setup, start):
-    """The end of a block of k sequences: progress bar, record so far; True when the time budget
-    (``max_seconds``, if any) is used up."""
+def train_in_blocks(block, active, total, desc, setup, progress=None, checkpoint=None,
+                    make_outcome=None, cap="max_sequences", label="solved"):
+    """The loop every on-line experiment shares. ``block(done)`` trains and tests one block of
+    sequences (or symbols) from ``done`` on, clears the networks it finished in ``active`` and
+    returns how many it used. The loop ends at ``total``, when no network is active, when
+    ``setup["max_seconds"]`` (if any) are spent, or when the run is stopped from outside (Ctrl-C,
+    SIGTERM); between blocks it moves the progress bar and saves the record so far
+    (``make_outcome(done, "running")``). Returns (done, why it stopped: ``cap``, "max_seconds" or
+    "interrupted"); a stopped run is recorded as stopped, never as a failure."""
+    bar = progress(total, desc) if progress else None
+    start, done, stopped_by = time.perf_counter(), 0, cap
+    try:
+        while done < total and active.any():
+            k = block(done)
+            done += k
+            if bar:
+                bar.update(k, **{label: len(active) - int(active.sum())})
+            if checkpoint:
+                checkpoint(functools.partial(make_outcome, done, "running"))
+            if setup["max_seconds"] and time.perf_counter() - start > setup["max_seconds"]:
+                stopped_by = "max_seconds"
+                break
+    except KeyboardInterrupt:
+        stopped_by = "interrupted"
     if bar:
-        bar.update(k, solved=solved)
-    if checkpoint:
-        checkpoint(make_outcome)
-    return bool(setup["max_seconds"]) and time.perf_counter() - start > setup["max_seconds"]
+        bar.close(**{label: len(active) - int(active.sum())})
+    return done, stopped_by
 
 
 # --------------------------------------------------------------------------- results

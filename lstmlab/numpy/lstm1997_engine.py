@@ -28,7 +28,7 @@ def config(topo):
     icfg = np.array([topo.n_in, topo.n_blocks, topo.cells_per_block, topo.n_out, topo.n_hidden,
                      topo.forget_gate, topo.output_gate, topo.cell_output == "identity",
                      topo.input_to_output, topo.gate_feedback, topo.unit_biases, topo.gate_biases,
-                     topo.recurrent], dtype=np.int64)
+                     topo.recurrent, topo.current_gates], dtype=np.int64)
     fcfg = np.array([*topo.g_range, *topo.h_range], dtype=np.float64)
     return icfg, fcfg
 
@@ -108,10 +108,10 @@ def _buffers(icfg):
     BC, NV, R, D, NOUT = _sizes(icfg)
     state = (np.zeros(BC), np.zeros(R), np.zeros((BC, D)), np.zeros((BC, D)),
              np.zeros((BC if icfg[5] else 0, D)))
-    work = (np.zeros(BC), np.zeros(D), np.zeros(D), np.zeros(NOUT), np.zeros(B), np.ones(B),
-            np.ones(B), np.zeros(BC), np.zeros(BC), np.zeros(BC), np.zeros(H), np.zeros(O),
-            np.zeros(NV), np.zeros(BC), np.zeros(D, np.int64), np.zeros(D, np.int64),
-            np.zeros(NOUT, np.int64))
+    work = (np.zeros(BC), np.zeros(D), np.zeros(D), np.zeros(D), np.zeros(NOUT), np.zeros(B),
+            np.ones(B), np.ones(B), np.zeros(BC), np.zeros(BC), np.zeros(BC), np.zeros(H),
+            np.zeros(O), np.zeros(NV), np.zeros(BC), np.zeros(D, np.int64), np.zeros(D, np.int64),
+            np.zeros(D, np.int64), np.zeros(NOUT, np.int64))
     return state, work
 
 
@@ -146,11 +146,13 @@ def _steps(n, Wc3, Win3, Wout3, Wphi3, Wh3, Wo3, icfg, fcfg, x, d, m, length, lr
     Wc, Win, Wout, Wphi, Wh, Wo = Wc3[n], Win3[n], Wout3[n], Wphi3[n], Wh3[n], Wo3[n]
     gWc, gWin, gWout, gWphi, gWh, gWo = gWc3[n], gWin3[n], gWout3[n], gWphi3[n], gWh3[n], gWo3[n]
     s, r, p_c, p_in, p_phi = state
-    (s_prev, xu, xc, xo, y_in, y_out, y_phi, g, h_s, y_c, y_h, theta_o, e, eps,
-     nz_u, nz_c, nz_o) = work
+    (s_prev, xu, xg, xc, xo, y_in, y_out, y_phi, g, h_s, y_c, y_h, theta_o, e, eps,
+     nz_u, nz_g, nz_c, nz_o) = work
+    cur = icfg[13]
     loss, worst = 0.0, 0.0
     for t in range(length):
-        # X[v, u](tau): bias, y_i(tau), y_v(tau - 1) (zero where a unit is not connected)
+        # X[v, u](tau): bias, y_i(tau), y_v(tau - 1) (zero where a unit is not connected; see
+        # below for current_gates)
         xu[0] = gate_bias
         xc[0] = unit_bias
         for i in range(I):
@@ -161,14 +163,28 @@ def _steps(n, Wc3, Win3, Wout3, Wphi3, Wh3, Wo3, icfg, fcfg, x, d, m, length, lr
             xu[1 + I + k] = v
             xc[1 + I + k] = v
         n_u = _nonzero(xu, nz_u)
-        n_c = _nonzero(xc, nz_c)
-        # Eqs. 24-38
+        # Eqs. 24-38 in the paper's order: input gates, output gates, cells; with current_gates
+        # (cur) the output gates read this step's input gates through xg, the cells and hidden
+        # units this step's input and output gates through xc
         for b in range(B):
             y_in[b] = _sigmoid(_dot(Win[b], xu, nz_u, n_u))
-            if og:
-                y_out[b] = _sigmoid(_dot(Wout[b], xu, nz_u, n_u))
             if fg:
                 y_phi[b] = _sigmoid(_dot(Wphi[b], xu, nz_u, n_u))
+        # what the output gates read: xu itself, or its copy with this step's input gates
+        x_og, nz_og, n_og = xu, nz_u, n_u
+        if cur:
+            for v in range(D):
+                xg[v] = xu[v]
+            for b in range(B):
+                xg[1 + I + NV + b] = y_in[b]
+                xc[1 + I + NV + b] = y_in[b]
+            x_og, nz_og, n_og = xg, nz_g, _nonzero(xg, nz_g)
+        if og:
+            for b in range(B):
+                y_out[b] = _sigmoid(_dot(Wout[b], x_og, nz_og, n_og))
+                if cur:
+                    xc[1 + I + NV + B + b] = y_out[b]
+        n_c = _nonzero(xc, nz_c)
         for j in range(BC):
             b = j // C
             g[j] = _scaled(_dot(Wc[j], xc, nz_c, n_c), g_lo, g_hi)
@@ -254,9 +270,9 @@ def _steps(n, Wc3, Win3, Wout3, Wphi3, Wh3, Wo3, icfg, fcfg, x, d, m, length, lr
                 for c in range(C):
                     total += h_s[b * C + c] * e[b * C + c]
                 theta_out = (y_out[b] * (1.0 - y_out[b])) * total
-                for k in range(n_u):
-                    v = nz_u[k]
-                    _change(Wout, gWout, b, v, theta_out * xu[v], mode, lr)
+                for k in range(n_og):
+                    v = nz_og[k]
+                    _change(Wout, gWout, b, v, theta_out * x_og[v], mode, lr)
         for j in range(BC):
             b = j // C
             h_prime = 1.0 if linear else _scaled_prime(h_s[j], h_lo, h_hi)

@@ -8,7 +8,11 @@ the gate activations of step tau - 1: the fully connected hidden layer of the 19
 the output units see a bias, the cell outputs and hidden activations of step tau, and optionally
 the inputs. With ``unit_biases=False`` only the gates are biased (the Reber networks of 1997), with
 ``gate_biases=False`` the gates are not either, and with ``recurrent=False`` gates, cells and hidden
-units see the inputs only (the 10,504 weights of Experiment 2a). The squashing ranges of g and h are
+units see the inputs only (the 10,504 weights of Experiment 2a). With ``current_gates`` (and gate
+feedback) the units of a step are computed in the order the paper's Sec. 5 lists them, input gates,
+output gates, memory cells, and each reads the activations of those before it from this step: the
+output gates read this step's input gates, cells (and hidden units) this step's input and output
+gates; every other recurrent sender is still the previous step's. The squashing ranges of g and h are
 settings, because the 1997 paper gives two readings of them (text: g in [-2, 2], h in [-1, 1];
 legend of its Table 10: the other way round).
 
@@ -55,6 +59,9 @@ class Topology:
     input_to_output: bool = False
     #: gates, cells and hidden units also receive the previous step's gate activations
     gate_feedback: bool = False
+    #: with gate_feedback: output gates read this step's input gates, cells and hidden units this
+    #: step's input and output gates (computed in that order) instead of the previous step's
+    current_gates: bool = False
     #: False: only the gates have a bias. Cells, hidden units and output units keep their bias
     #: column (one layout for every unit) but receive 0 from the bias unit instead of 1, so that
     #: weight has no effect and a zero gradient; it is set to 0 and not counted as a weight.
@@ -74,6 +81,12 @@ class Topology:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if not isinstance(self.n_hidden, (int, np.integer)) or self.n_hidden < 0:
             raise ValueError(f"n_hidden must be a non-negative integer, got {self.n_hidden!r}")
+        if self.current_gates and not (self.gate_feedback and self.recurrent):
+            raise ValueError("current_gates needs gate_feedback=True and recurrent=True: it changes "
+                             "which step's gate activations the fed-back gate columns hold")
+        if self.current_gates and self.forget_gate:
+            raise ValueError("current_gates follows the 1997 order (input gates, output gates, "
+                             "cells), which has no forget gate")
         if self.cell_output not in ("h", "identity"):
             raise ValueError(f"cell_output must be 'h' or 'identity', got {self.cell_output!r}")
         for name in ("g_range", "h_range"):
@@ -207,6 +220,24 @@ def _gate_names(topo):
     return ("in",) + (("out",) if topo.output_gate else ()) + (("phi",) if topo.forget_gate else ())
 
 
+def _gate_columns(topo, kind):
+    """The columns of a gate, cell or hidden unit's weight matrix fed by the gates of one kind."""
+    start = 1 + topo.n_in + topo.n_visible + _gate_names(topo).index(kind) * topo.n_blocks
+    return slice(start, start + topo.n_blocks)
+
+
+def _with_current_gates(topo, x, in_=None, out=None):
+    """x with the fed-back columns of the given gates holding this step's activations (only with
+    ``current_gates``; otherwise x itself)."""
+    if not topo.current_gates:
+        return x
+    x = x.copy()
+    for kind, value in (("in", in_), ("out", out)):
+        if value is not None:
+            x[:, _gate_columns(topo, kind)] = value
+    return x
+
+
 def step_forward(topo, params, x_t, s_prev, r_prev):
     """One step of Eqs. 24-38: gates, cell states, cell outputs, hidden and output units.
 
@@ -219,18 +250,21 @@ def step_forward(topo, params, x_t, s_prev, r_prev):
     n = x_t.shape[0]
     c = topo.cells_per_block
     ones = np.ones((n, 1))
-    # X[v, u](tau) for gates, cells and hidden units: bias, y_i(tau), y_v(tau - 1); a unit that is not
-    # connected to the bias unit or the recurrent units reads 0 from them.
+    # X[v, u](tau) for gates, cells and hidden units: bias, y_i(tau), y_v(tau - 1) (with current_gates
+    # y_v(tau) for the gates computed before the unit); a unit that is not connected to the bias
+    # unit or the recurrent units reads 0 from them.
     seen = r_prev if topo.recurrent else np.zeros_like(r_prev)
     gate_bias = ones if topo.gate_biases else np.zeros((n, 1))
     x_units = np.concatenate([gate_bias, x_t, seen], axis=1)
     unit_bias = ones if topo.unit_biases else np.zeros((n, 1))
     x_cells = np.concatenate([unit_bias, x_t, seen], axis=1)
     y_in = sigmoid(_net(params["W_in"], x_units))
-    y_out = (sigmoid(_net(params["W_out"], x_units)) if topo.output_gate
+    x_og = _with_current_gates(topo, x_units, in_=y_in)    # what the output gates read
+    y_out = (sigmoid(_net(params["W_out"], x_og)) if topo.output_gate
              else np.ones((n, topo.n_blocks)))
     y_phi = (sigmoid(_net(params["W_phi"], x_units)) if topo.forget_gate
              else np.ones((n, topo.n_blocks)))
+    x_cells = _with_current_gates(topo, x_cells, in_=y_in, out=y_out if topo.output_gate else None)
     g = scaled_sigmoid(_net(params["W_c"], x_cells), *topo.g_range)
     s = np.repeat(y_phi, c, axis=1) * s_prev + np.repeat(y_in, c, axis=1) * g
     h_fn = _cell_output_fns(topo)[0]
@@ -238,14 +272,14 @@ def step_forward(topo, params, x_t, s_prev, r_prev):
     y_c = np.repeat(y_out, c, axis=1) * h_s
     y_h = sigmoid(_net(params["W_h"], x_cells)) if topo.n_hidden else np.zeros((n, 0))
     parts = [unit_bias, y_c, y_h] + ([x_t] if topo.input_to_output else [])
-    x_out = np.concatenate(parts, axis=1)
-    y_o = sigmoid(_net(params["W_o"], x_out))
+    x_o = np.concatenate(parts, axis=1)
+    y_o = sigmoid(_net(params["W_o"], x_o))
     gates = {"in": y_in, "out": y_out, "phi": y_phi}
     fed_back = [gates[k] for k in _gate_names(topo)] if topo.gate_feedback else []
     r = np.concatenate([y_c, y_h] + fed_back, axis=1)
-    return {"x_units": x_units, "x_cells": x_cells, "y_in": y_in, "y_out": y_out, "y_phi": y_phi, "g": g,
-            "s_prev": s_prev, "s": s, "h_s": h_s, "y_c": y_c, "y_h": y_h, "r": r,
-            "x_out": x_out, "y_o": y_o}
+    return {"x_units": x_units, "x_out_gate": x_og, "x_cells": x_cells, "y_in": y_in, "y_out": y_out,
+            "y_phi": y_phi, "g": g, "s_prev": s_prev, "s": s, "h_s": h_s, "y_c": y_c, "y_h": y_h,
+            "r": r, "x_out": x_o, "y_o": y_o}
 
 
 def forward(topo, params, x):
@@ -399,7 +433,7 @@ def hybrid_step(topo, params, state, x_t, d_t, m_t):
         grads["W_h"] = -theta_h[:, :, None] * act["x_cells"][:, None, :]
     if topo.output_gate:
         theta_out = sigmoid_prime(act["y_out"]) * _block_sum(act["h_s"] * e_c, topo.cells_per_block)
-        grads["W_out"] = -theta_out[:, :, None] * x_units[:, None, :]
+        grads["W_out"] = -theta_out[:, :, None] * act["x_out_gate"][:, None, :]
     # -dE(tau)/ds_c(tau) from this step's error only: the carry of Eq. 41 is already inside the
     # forward-carried partials, adding it here would count the future errors twice.
     eps_s = np.repeat(act["y_out"], c, axis=1) * h_prime(act["h_s"]) * e_c
@@ -444,6 +478,17 @@ def learn_online(topo, params, x, d, mask, lr):
     return outputs
 
 
+def _to_this_step(topo, dx, dy_gate, kinds):
+    """With current_gates, the error dE/dX that dx holds in the columns of these gates belongs to
+    this step's gates (added to dy_gate), not to the previous step's senders (zeroed in dx)."""
+    if topo.current_gates:
+        for kind in (k for k in kinds if k in dy_gate):
+            cols = _gate_columns(topo, kind)
+            dy_gate[kind] = dy_gate[kind] + dx[:, cols]
+            dx[:, cols] = 0.0
+    return dx
+
+
 def full_gradient(topo, params, x, d, mask):
     """Exact gradient of the summed squared error by backpropagation through time, no truncation.
 
@@ -473,14 +518,20 @@ def full_gradient(topo, params, x, d, mask):
         # dE/dy of this step's gates through the next step's net inputs (none without feedback)
         dy_gate = (dict(zip(names, np.split(dr_next[:, nv:], len(names), axis=1)))
                    if topo.gate_feedback else {})
-        dx_units = np.zeros_like(act["x_units"])
+
+        # backwards through the order of the forward step: cells and hidden units, output gates,
+        # forget and input gates
+        ds = ds_next + dy_c * np.repeat(act["y_out"], c, axis=1) * h_prime(act["h_s"])
+        dz_c = scaled_sigmoid_prime(act["g"], *topo.g_range) * ds * np.repeat(act["y_in"], c, axis=1)
+        dx_cells = accumulate("W_c", dz_c, act["x_cells"])
         if topo.n_hidden:
-            dx_units += accumulate("W_h", sigmoid_prime(act["y_h"]) * dy_h, act["x_cells"])
+            dx_cells += accumulate("W_h", sigmoid_prime(act["y_h"]) * dy_h, act["x_cells"])
+        dx_units = _to_this_step(topo, dx_cells, dy_gate, ("in", "out"))
         if topo.output_gate:
             dz_out = sigmoid_prime(act["y_out"]) * (
                 _block_sum(dy_c * act["h_s"], topo.cells_per_block) + dy_gate.get("out", 0.0))
-            dx_units += accumulate("W_out", dz_out, act["x_units"])
-        ds = ds_next + dy_c * np.repeat(act["y_out"], c, axis=1) * h_prime(act["h_s"])
+            dx_units += _to_this_step(topo, accumulate("W_out", dz_out, act["x_out_gate"]), dy_gate,
+                                      ("in",))
         if topo.forget_gate:
             dz_phi = sigmoid_prime(act["y_phi"]) * (
                 _block_sum(ds * act["s_prev"], topo.cells_per_block) + dy_gate.get("phi", 0.0))
@@ -488,8 +539,6 @@ def full_gradient(topo, params, x, d, mask):
         dz_in = sigmoid_prime(act["y_in"]) * (
             _block_sum(ds * act["g"], topo.cells_per_block) + dy_gate.get("in", 0.0))
         dx_units += accumulate("W_in", dz_in, act["x_units"])
-        dz_c = scaled_sigmoid_prime(act["g"], *topo.g_range) * ds * np.repeat(act["y_in"], c, axis=1)
-        dx_units += accumulate("W_c", dz_c, act["x_cells"])
         ds_next = ds * np.repeat(act["y_phi"], c, axis=1)
         # senders that a unit is not connected to (recurrent=False) pass no error back
         dr_next = dx_units[:, 1 + n_in:] * float(topo.recurrent)
