@@ -57,6 +57,21 @@ def test_no_executed_cell_shows_an_error_or_a_warning(chapter):
     assert 'class="output stderr"' not in page(chapter) and "Traceback" not in page(chapter)
 
 
+# The repr of an object a figure cell happened to end with (``ax.set_title(...)`` returns a Text).
+_STRAY_REPR = re.compile(r"^(Text\(|\[?<matplotlib\.|<Figure size )")
+
+
+@pytest.mark.parametrize("chapter", toc_pages())
+def test_no_cell_shows_the_repr_of_a_plotting_object(chapter):
+    nb = executed(chapter)
+    if nb is None:
+        pytest.skip("no code cells")
+    stray = [o["data"]["text/plain"][:80] for c in nb.cells for o in c.get("outputs", [])
+             if o["output_type"] == "execute_result" and "text/plain" in o.get("data", {})
+             and _STRAY_REPR.match(o["data"]["text/plain"])]
+    assert not stray, f"end the cell with ';' or plt.show(): {stray}"
+
+
 @pytest.mark.parametrize("chapter", toc_pages())
 def test_every_figure_is_on_the_page(chapter):
     html = page(chapter)
