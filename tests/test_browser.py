@@ -216,6 +216,26 @@ def _wait_for_position(tab, handle, position):
         arg=[handle.element_handle(), position], timeout=5000)
 
 
+WIDGET_PAGES = [page for page in PAGES if widget_state(page)]
+
+
+@pytest.mark.skipif(not WIDGET_PAGES, reason="no page has widgets")
+def test_widget_fonts_resolve_into_vendor_whatever_bundle_loads_them(visit):
+    """Each widget bundle finds its icon fonts beside its own module address: every one of them must
+    map into _static/vendor/, or the fonts 404 whenever that bundle's stylesheet happens to win."""
+    tab = visit.open(f"{WIDGET_PAGES[0]}.html")
+    modules = tab.evaluate("""() => ["base", "base7", "controls", "controls7", "html-manager",
+        "html-manager/dist/libembed-amd"].map(n => [n, requirejs.toUrl("@jupyter-widgets/" + n)])""")
+    vendor = visit.base + "_static/vendor/"
+    assert all(url.startswith(vendor) for _, url in modules), modules
+    fonts = tab.evaluate("""() => [...document.styleSheets].flatMap(s => { try { return [...s.cssRules]; }
+        catch (e) { return []; } }).filter(r => r instanceof CSSFontFaceRule)
+        .flatMap(r => (r.cssText.match(/url\\("?[^")]+/g) || []).map(u => new URL(u.replace(/^url\\("?/, ""),
+                                   r.parentStyleSheet.href || document.baseURI).href))""")
+    assert fonts and all(url.startswith(visit.base + "_static/") for url in fonts), fonts
+    visit.assert_clean()
+
+
 def test_search_finds_a_term_offline(visit):
     """Sphinx's search runs in the page from its own index: "forget gate" finds the chapter."""
     tab = visit.open("search.html?q=forget+gate", rendered=False)
