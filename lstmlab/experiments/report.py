@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lstmlab.experiments import adding
+
 # Records live outside the package, in the repository's results/experiments (LSTMLAB_RESULTS overrides).
 RESULTS = Path(os.environ.get("LSTMLAB_RESULTS", Path(__file__).resolve().parents[2] / "results")) / "experiments"
 
@@ -84,8 +86,10 @@ def adding_table(r, r500=None):
     header = ["", "networks", "weights", "T", "% stopped by the criterion",
               "mean (median) sequences", "wrong of 2,560 at the end (median, range)", "run"]
     rows = []
-    for T, paper_mean, paper_wrong, rec in ((100, "74,000", "1", r), (500, "209,000", "0", r500)):
-        rows.append(["paper (Table 7)", 10, 93, T, "—", paper_mean, paper_wrong, "—"])
+    for T, rec in ((100, r), (500, r500)):
+        paper_wrong, paper_mean = adding.PAPER_ROWS[T]
+        rows.append(["paper (Table 7)", adding.PAPER["trials"], adding.PAPER["weights"], T, "—",
+                     f"{paper_mean:,}", paper_wrong, "—"])
         if rec:
             wrong = rec["test_wrong"]    # None while the run is still going
             rows.append(["ours", rec["trials"], rec["weights_per_network"], rec["setup"]["T"],
@@ -155,7 +159,6 @@ OVERVIEW = [
     ("4, adding, T = 500", "adding_T500", (None, 10), 209_000),
     ("6a, temporal order", "temporal_order", (None, 20), 31_390),
 ]
-PAPER_WRONG = {"adding": "1", "adding_T500": "0", "temporal_order": "1"}
 
 
 def _stop(r):
@@ -177,7 +180,7 @@ def overview():
             rows.append([label, paper, "not recorded", "", "", "", ""])
             continue
         wrong = r.get("test_wrong")
-        wrong = (f"{_num(np.median(wrong))} ({min(wrong)}–{max(wrong)}) ({PAPER_WRONG[name]})"
+        wrong = (f"{_num(np.median(wrong))} ({min(wrong)}–{max(wrong)}) ({r['paper']['wrong_of_2560']})"
                  if wrong else "—")
         ratio = f"{r['mean_sequences'] / p_mean:.1f}" if r["mean_sequences"] else "—"
         rows.append([label, paper, f"{r['successes']} of {r['trials']}; "
