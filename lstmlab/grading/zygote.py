@@ -52,6 +52,11 @@ SEED = "LSTMLAB_HIDDEN_SEED"  # the student's seed, in the kernel's environment 
 FORK, READY = b"F", b"R"
 
 
+def is_sandbox_kernel(argv):
+    """Whether a kernel command is this Python's sandboxed grading kernel, the one kernel the zygote starts."""
+    return argv[:len(SANDBOX) + 1] == [sys.executable, *SANDBOX]
+
+
 def _read_exactly(fd, size):
     data = b""
     while len(data) < size:
@@ -199,7 +204,7 @@ class Zygote:
 
     def fork(self, argv, env, cwd):
         """A new kernel running `argv` (the sandbox kernel's command) with `env`, in folder `cwd`."""
-        if argv[:len(SANDBOX) + 1] != [sys.executable, *SANDBOX]:
+        if not is_sandbox_kernel(argv):
             raise ValueError(f"the zygote starts only this Python's sandboxed kernel, not {argv}")
         request = json.dumps({"argv": argv, "env": dict(env), "cwd": str(cwd)}).encode()
         with self.lock:
@@ -239,9 +244,9 @@ class ForkedProvisioner(LocalProvisioner):
         env = kwargs["env"]
         # The zygote's own environment: the kernel's (which lacks the secret), less the student's seed.
         zygote = shared({k: v for k, v in env.items() if k != SEED})
-        self.process = zygote.fork(cmd, env, kwargs.get("cwd") or os.getcwd())
-        self.pid = self.pgid = self.process.pid
         self.cwd = kwargs.get("cwd") or os.getcwd()
+        self.process = zygote.fork(cmd, env, self.cwd)
+        self.pid = self.pgid = self.process.pid
         return self.connection_info
 
     async def wait(self):
@@ -292,7 +297,7 @@ class ForkedKernelManager(AsyncKernelManager):
 
     async def _async_pre_start_kernel(self, **kw):
         self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
-        if self.provisioner is None and self.kernel_spec.argv[:len(SANDBOX) + 1] == [sys.executable, *SANDBOX]:
+        if self.provisioner is None and is_sandbox_kernel(self.kernel_spec.argv):
             self.provisioner = ForkedProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
         return await super()._async_pre_start_kernel(**kw)
 
