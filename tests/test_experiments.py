@@ -339,3 +339,55 @@ def test_adding_comparison_shows_table7_rows_t100_and_t500(monkeypatch):
     text = report.comparison("adding")
     assert text.count("paper (Table 7) | 10 | 93 |") == 2 and "| 500 |" in text
     assert "209,000" in text and text.count("not run") == 2
+
+
+def test_expected_wait_for_a_run_of_correct_sequences_matches_simulation():
+    from lstmlab.experiments import adding
+    assert adding.expected_wait(0.2, 1) == pytest.approx(1 / 0.8)       # one success: 1 / p
+    assert adding.expected_wait(0.0, 2000) == 2000                       # never wrong: the window
+    rng = np.random.default_rng(3)
+    q, window, waits = 0.1, 10, []
+    for _ in range(20_000):
+        run_length = seen = 0
+        while run_length < window:
+            seen += 1
+            run_length = 0 if rng.random() < q else run_length + 1
+        waits.append(seen)
+    assert np.mean(waits) == pytest.approx(adding.expected_wait(q, window), rel=0.03)
+
+
+def test_sum_density_is_the_distribution_of_the_marked_sum():
+    from lstmlab.experiments import adding
+    grid = np.linspace(-2, 2, 4001)
+    assert np.sum(adding.sum_density(grid)) * (grid[1] - grid[0]) == pytest.approx(1.0, abs=1e-3)
+    sums = tasks.adding(100, 40_000, np.random.default_rng(0)).info["sum"]
+    cdf = np.cumsum(adding.sum_density(grid)) * (grid[1] - grid[0])
+    for point in (-1.8, -1.0, -0.3, 0.0, 0.7, 1.5, 1.9):
+        assert np.mean(sums <= point) == pytest.approx(np.interp(point, grid, cdf), abs=0.01)
+
+
+def test_no_linear_sigmoid_readout_of_the_sum_beats_the_computed_floor():
+    from lstmlab.experiments import adding
+    share, c, b = adding.linear_readout_floor()
+    assert 0.006 < share < 0.01           # about 20 of 2,560 test sequences
+    sums = tasks.adding(100, 200_000, np.random.default_rng(1)).info["sum"]
+
+    def wrong(c, b):
+        return np.mean(np.abs(1 / (1 + np.exp(-(c * sums + b))) - (0.5 + sums / 4)) >= 0.04)
+
+    assert wrong(c, b) == pytest.approx(share, abs=0.001)
+    rng = np.random.default_rng(2)
+    others = [wrong(rng.uniform(0.2, 4.0), rng.uniform(-1.0, 1.0)) for _ in range(200)]
+    assert min(others) > share - 0.001
+    # the misses are the extreme sums, near 0 and 1
+    missed = np.abs(1 / (1 + np.exp(-(c * sums + b))) - (0.5 + sums / 4)) >= 0.04
+    assert np.abs(sums[missed]).min() > 1.7
+
+
+def test_learnt_at_finds_each_networks_first_block_below_the_bound():
+    from lstmlab.experiments import report
+    record = {"history": [{"sequences": 1000, "mean_abs_error": [0.16, 0.17, 0.15]},
+                          {"sequences": 2000, "mean_abs_error": [0.019, 0.10, 0.16]},
+                          {"sequences": 3000, "mean_abs_error": [None, 0.015, 0.16]}]}
+    assert report.learnt_at(record) == [2000, 3000, None]      # None: stopped, or never learnt
+    assert report.learnt_at(record, bound=0.12) == [2000, 2000, None]

@@ -10,14 +10,15 @@ is then tested on 2,560 fresh sequences. The paper sets no cap; ``max_sequences`
 import numpy as np
 
 from lstmlab.datasets import tasks
-from lstmlab.experiments import runner
+from lstmlab.experiments import reber, runner
 from lstmlab.numpy import lstm1997_engine as engine
 from lstmlab.numpy import lstm_original as lo
 
 FULL = {"T": 100, "blocks": 2, "cells_per_block": 2, "lr": 0.5, "init_scale": 0.1,
         "in_bias": [-3.0, -6.0], "trials": 10, "window": 2000, "correct_bound": 0.04,
         "mean_bound": 0.01, "n_test": 2560, "max_sequences": 3_000_000, "max_seconds": None,
-        "record_every": 1000, "gate_feedback": True}
+        "record_every": 1000, "gate_feedback": True, "squashing": "text",
+        "unit_biases": True}
 REDUCED = {**FULL, "T": 20, "trials": 3, "window": 500, "n_test": 512, "max_sequences": 6000,
            "record_every": 250}
 
@@ -36,10 +37,48 @@ def paper(setup):
             "mean_sequences": mean, "wrong_of_2560": wrong}
 
 
+def expected_wait(q, window):
+    """Expected training sequences until ``window`` sequences in a row are correct when each is wrong
+    with probability ``q``, independently: (1 - p^n) / (q p^n) with p = 1 - q, n = ``window``. Once a
+    network has learnt the task, this is how long the stop rule keeps it training."""
+    q = np.asarray(q, dtype=float)
+    p = (1.0 - q) ** window
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(q > 0, (1.0 - p) / np.where(q > 0, q * p, 1.0), float(window))
+
+
+def sum_density(grid):
+    """Density of X1 + X2 on ``grid``: triangular on [-2, 2], except that X1 = 0 when the first
+    pair is marked (probability 1/10), which leaves X2 alone, uniform on [-1, 1]."""
+    triangle = np.clip(2.0 - np.abs(grid), 0.0, None) / 4.0
+    uniform = (np.abs(grid) <= 1.0) / 2.0
+    return 0.9 * triangle + 0.1 * uniform
+
+
+def linear_readout_floor(bound=0.04, n=4001):
+    """The smallest share of sequences that an output sigma(c (X1 + X2) + b) gets wrong, over all c
+    and b: what a network that stores the sum and reads it out through a fixed linear map must
+    miss, because the target 0.5 + (X1 + X2) / 4 bends away from the sigmoid near 0 and 1.
+    Returns (share, c, b)."""
+    grid = np.linspace(-2.0, 2.0, n)
+    weight = sum_density(grid) * (grid[1] - grid[0])
+    target = 0.5 + grid / 4.0
+    best = (np.inf, None, None)
+    for c in np.linspace(0.5, 3.0, 251):
+        for b in np.linspace(-0.5, 0.5, 101):
+            wrong = np.abs(1.0 / (1.0 + np.exp(-(c * grid + b))) - target) >= bound
+            share = float(weight[wrong].sum())
+            if share < best[0]:
+                best = (share, float(c), float(b))
+    return best
+
+
 def topology(setup):
     # the fully connected hidden layer of 1997 (93 weights): gates and cells see tau - 1's gates
     return lo.Topology(n_in=2, n_blocks=setup["blocks"], cells_per_block=setup["cells_per_block"],
-                       n_out=1, gate_feedback=setup.get("gate_feedback", False))
+                       n_out=1, gate_feedback=setup.get("gate_feedback", False),
+                       unit_biases=setup.get("unit_biases", True),
+                       **reber.SQUASHING[setup.get("squashing", "text")])
 
 
 def test_wrong(topo, params, batch, bound):
