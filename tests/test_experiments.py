@@ -154,6 +154,17 @@ def test_long_lag_check_is_the_max_error_on_both_sequences():
         worst.append(np.abs(y - pair.d).max())
     bound = np.sort(worst)[2]
     assert long_lag.solved(topo, params, pair, bound).tolist() == [w < bound for w in worst]
+    # Table 11's reading: only the last step's outputs count
+    end = long_lag.at_sequence_end(pair)
+    assert end.mask.sum() == 2 and end.mask[-1].tolist() == [1.0, 1.0]
+    last = []
+    for k in range(4):
+        y, _ = lo.forward(topo, runner.select(params, [k] * 2), pair.x)
+        last.append(np.abs(y[-1] - pair.d[-1]).max())
+    assert np.allclose(long_lag.worst_errors(topo, params, end), last, rtol=1e-12)
+    assert not np.allclose(last, worst)
+    with pytest.raises(ValueError, match="success_at"):
+        run("long_lag", reduced=True, quiet=True, success_at="somewhere")
 
 
 def test_stream_buffers_hold_one_grammatical_stream():
