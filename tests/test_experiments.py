@@ -348,7 +348,7 @@ def test_adding_comparison_shows_table7_rows_t100_and_t500(monkeypatch):
     from lstmlab.experiments import report
     monkeypatch.setattr(report, "load", lambda _: None)
     text = report.comparison("adding")
-    assert text.count("paper (Table 7) | 10 | 93 |") == 2 and "| 500 |" in text
+    assert text.count("paper (Table 7) | 10; 93 |") == 2 and "| 500 |" in text
     assert "209,000" in text and text.count("not run") == 2
 
 

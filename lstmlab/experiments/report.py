@@ -106,24 +106,24 @@ def _span(values):
 
 def adding_table(r, r500=None):
     """Table 7's rows T = 100 and T = 500, each with our record of it (``r``, ``r500``)."""
-    header = ["", "networks", "weights", "T", f"learnt (block error < {LEARNT}) after",
-              "% stopped by the criterion", "mean (median) sequences to the stop",
-              "wrong of 2,560 at the end (median, range)", "run"]
+    header = ["", "networks; weights", "T", "learnt after", "% met the stop rule",
+              "mean (median) sequences to the stop", "wrong of 2,560 at the end (median, range)", "run"]
     rows = []
     for T, rec in ((100, r), (500, r500)):
         paper_wrong, paper_mean = adding.PAPER_ROWS[T]
-        rows.append(["paper (Table 7)", adding.PAPER["trials"], adding.PAPER["weights"], T, "—", "—",
-                     f"{paper_mean:,}", paper_wrong, "—"])
+        rows.append(["paper (Table 7)", f"{adding.PAPER['trials']}; {adding.PAPER['weights']}", T, "—",
+                     "—", f"{paper_mean:,}", paper_wrong, "—"])
         if rec:
             wrong = rec["test_wrong"]    # None while the run is still going
-            rows.append(["ours", rec["trials"], rec["weights_per_network"], rec["setup"]["T"],
+            rows.append(["ours", f"{rec['trials']}; {rec['weights_per_network']}", rec["setup"]["T"],
                          _span(learnt_at(rec)), _pct(rec["success_rate"]),
                          f"{_num(rec['mean_sequences'])} ({_num(rec['median_sequences'])})",
                          f"{_num(np.median(wrong))} ({min(wrong)}–{max(wrong)})" if wrong else "—",
                          _run_note(rec)])
         else:
-            rows.append(["ours", "not run", "", T, "", "", "", "", ""])
-    return table(header, rows)
+            rows.append(["ours", "not run", T, "", "", "", "", ""])
+    return table(header, rows) + (f"\n\n*Learnt after*: the first block of 1,000 training sequences "
+                                  f"whose mean absolute error was below {LEARNT}.")
 
 
 def continual_table(r):
