@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+from matplotlib.ticker import EngFormatter
 
 from lstmlab.experiments import adding
 
@@ -266,6 +267,8 @@ def summary(result):
 def plot_history(result, ax):
     """The learning curve the run recorded, one line per network."""
     name = result["experiment"]
+    # 200k, 1.2M: full counts of a long run collide on the axis
+    ax.xaxis.set_major_formatter(EngFormatter(sep=""))
     if name == "continual_reber":
         for i, (variant, v) in enumerate(result["variants"].items()):
             h = v["test_history"]
