@@ -177,6 +177,8 @@ OVERVIEW = [
      (30, 30), 8_440),
     ("1, as above, units in the paper's order (current gates), to 300,000",
      "reber_table10_lr0.5_check1_current_gates", (30, 30), 8_440),
+    ("1, as above, input-gate biases in [-0.1, 0.1] too: every reading in the paper's favour",
+     "reber_table10_lr0.5_combined", (30, 30), 8_440),
     ("1, 4 blocks × 1 cell, lr 0.5, Table 10 ranges", "reber_4x1_table10_lr0.5", (29, 30), 9_500),
     ("1, 4 blocks × 1 cell, lr 0.1, Table 10 ranges", "reber_4x1_table10_lr0.1", (30, 30), 39_740),
     ("2a, p = 100", "long_lag", (18, 18), 5_040),
