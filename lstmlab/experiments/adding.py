@@ -13,6 +13,7 @@ from lstmlab.datasets import tasks
 from lstmlab.experiments import reber, runner
 from lstmlab.numpy import lstm1997_engine as engine
 from lstmlab.numpy import lstm_original as lo
+from lstmlab.numpy.activations import sigmoid
 
 FULL = {"T": 100, "blocks": 2, "cells_per_block": 2, "lr": 0.5, "init_scale": 0.1,
         "in_bias": [-3.0, -6.0], "trials": 10, "window": 2000, "correct_bound": 0.04,
@@ -66,12 +67,11 @@ def linear_readout_floor(bound=0.04, n=4001):
     best = (np.inf, None, None)
     for c in np.linspace(0.5, 3.0, 251):
         for b in np.linspace(-0.5, 0.5, 101):
-            wrong = np.abs(1.0 / (1.0 + np.exp(-(c * grid + b))) - target) >= bound
+            wrong = np.abs(sigmoid(c * grid + b) - target) >= bound
             share = float(weight[wrong].sum())
             if share < best[0]:
                 best = (share, float(c), float(b))
     return best
-
 
 def topology(setup):
     # the fully connected hidden layer of 1997 (93 weights): gates and cells see tau - 1's gates

@@ -98,11 +98,16 @@ def learnt_at(r, bound=LEARNT):
             for column in errors.T]
 
 
-def _span(values):
-    done = [v for v in values if v is not None]
-    if not done:
-        return "none"
-    return f"{len(done)} of {len(values)}: {min(done):,}–{max(done):,}"
+def learnt(r, bound=LEARNT):
+    """The networks of a record that learnt (:func:`learnt_at`, in network order, None dropped) and
+    the range of sequences at which they did, e.g. "538,000–996,000" (None if none did)."""
+    done = [x for x in learnt_at(r, bound) if x is not None]
+    return done, (f"{min(done):,}–{max(done):,}" if done else None)
+
+
+def _learnt_cell(r):
+    done, span = learnt(r)
+    return f"{len(done)} of {r['trials']}: {span}" if span else "none"
 
 
 def adding_table(r, r500=None):
@@ -117,7 +122,7 @@ def adding_table(r, r500=None):
         if rec:
             wrong = rec["test_wrong"]    # None while the run is still going
             rows.append(["ours", f"{rec['trials']}; {rec['weights_per_network']}", rec["setup"]["T"],
-                         _span(learnt_at(rec)), _pct(rec["success_rate"]),
+                         _learnt_cell(rec), _pct(rec["success_rate"]),
                          f"{_num(rec['mean_sequences'])} ({_num(rec['median_sequences'])})",
                          f"{_num(np.median(wrong))} ({min(wrong)}–{max(wrong)})" if wrong else "—",
                          _run_note(rec)])
